@@ -1,0 +1,1 @@
+"""Automatic colorization of grayscale photographs with the paper's CNN in CIE Lab."""

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``colorization`` command line (see :mod:`colorization.cli`)."""

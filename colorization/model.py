@@ -1,0 +1,126 @@
+"""The paper's network, layer for layer (PAPER.md, "Network (exact)").
+
+Input: L of a 256x256 image, scaled to [-1, 1]. Output: ab / 128 (tanh).
+Every convolution is 3x3, "same" zero padding, ReLU except the last (tanh).
+Downsampling by stride-2 convolutions (no pooling); upsampling by a factor of 2.
+
+=====  ================  =======  ======  =================
+paper  layer             filters  stride  Keras layer name
+=====  ================  =======  ======  =================
+1      conv              64       1       conv1
+2      conv              64       2       conv2_down
+3      conv              128      1       conv3
+4      conv              128      2       conv4_down
+5      conv              256      1       conv5
+6      conv              256      2       conv6_down
+7      conv              512      1       conv7
+8      conv              256      1       conv8
+9      conv              128      1       conv9
+10     upsample x2                        up1
+11     conv              64       1       conv10
+12     upsample x2                        up2
+13     conv              32       1       conv11
+14     conv (tanh)       2        1       conv12_ab
+15     upsample x2                        up3
+=====  ================  =======  ======  =================
+
+3,892,194 trainable parameters. The paper's text speaks of "13 convolutional
+layers"; its table (above) has 12 - we follow the table. It says the design is
+"based on VGG16" (3x3 convolutions, depth) but there are no fully connected layers
+and no pretrained weights, and none are used here.
+
+Not stated by the paper, our documented choice: the upsampling interpolation
+(``UPSAMPLING = "nearest"``, Keras' default, a parameter of :func:`build_paper_model`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+from keras import layers
+
+# (name, filters, stride) for convolutions; (name, None, None) for the x2 upsamplings.
+PAPER_LAYERS = (
+    ("conv1", 64, 1),
+    ("conv2_down", 64, 2),
+    ("conv3", 128, 1),
+    ("conv4_down", 128, 2),
+    ("conv5", 256, 1),
+    ("conv6_down", 256, 2),
+    ("conv7", 512, 1),
+    ("conv8", 256, 1),
+    ("conv9", 128, 1),
+    ("up1", None, None),
+    ("conv10", 64, 1),
+    ("up2", None, None),
+    ("conv11", 32, 1),
+    ("conv12_ab", 2, 1),
+    ("up3", None, None),
+)
+PAPER_INPUT_SIZE = 256
+PAPER_PARAMETER_COUNT = 3_892_194
+UPSAMPLING = "nearest"  # our choice; the paper does not name the interpolation
+
+
+def build_paper_model(
+    input_size: int | None = PAPER_INPUT_SIZE,
+    upsampling: str = UPSAMPLING,
+    dtype_policy: str | None = None,
+) -> keras.Model:
+    """Build the paper's colorization network.
+
+    Parameters
+    ----------
+    input_size : int or None
+        Side of the square input; 256 in the paper. ``None`` makes a fully
+        convolutional model for any size divisible by 8.
+    upsampling : {"nearest", "bilinear"}
+        Interpolation of the three x2 upsampling layers (not stated by the paper).
+    dtype_policy : str, optional
+        Keras dtype policy for the hidden layers, e.g. ``"mixed_bfloat16"``.
+        The output layer always computes in float32.
+
+    Returns
+    -------
+    keras.Model
+        Maps L scaled to [-1, 1], shape (batch, H, W, 1), to ab / 128, shape
+        (batch, H, W, 2).
+    """
+    if upsampling not in ("nearest", "bilinear"):
+        raise ValueError(f"upsampling must be 'nearest' or 'bilinear', got {upsampling!r}")
+    inputs = keras.Input(shape=(input_size, input_size, 1), name="L")
+    x = inputs
+    in_float32 = False  # conv12_ab (tanh) and the upsampling after it stay float32
+    for name, filters, stride in PAPER_LAYERS:
+        in_float32 = in_float32 or name == "conv12_ab"
+        dtype = "float32" if in_float32 else dtype_policy
+        if filters is None:
+            x = layers.UpSampling2D(2, interpolation=upsampling, name=name, dtype=dtype)(x)
+        else:
+            activation = "tanh" if name == "conv12_ab" else "relu"
+            x = layers.Conv2D(
+                filters, 3, strides=stride, padding="same",
+                activation=activation, name=name, dtype=dtype,
+            )(x)
+    return keras.Model(inputs, x, name="paper_colorization")
+
+
+def save_model(model: keras.Model, path: str | Path) -> Path:
+    """Save structure and weights to a ``.keras`` file, atomically."""
+    from colorization.files import atomic_path
+
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"{path}: model files must end in .keras")
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+    return path
+
+
+def load_model(path: str | Path) -> keras.Model:
+    """Load a ``.keras`` model with Keras' safe mode on (no arbitrary code runs)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such model file")
+    return keras.models.load_model(path, compile=False, safe_mode=True)
