@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 
 # Sub-commands, in the order of the data path: data -> train -> colorize -> evaluate.
-COMMANDS = ("download", "colorize")
+COMMANDS = tuple(n for n in ("download", "colorize") if __import__("importlib.util").util.find_spec(f"colorization.commands.{n}"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ chatter off stderr
+
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)

@@ -1,0 +1,147 @@
+"""Colorizing a user's image with a trained network.
+
+Two modes:
+
+``"full"`` (the package's default, beyond the paper)
+    The whole image is resized to 256x256, the network predicts ab there, ab is
+    scaled back up to the image's own size (bilinear) and joined with the image's
+    *own full-resolution* L. The output has the input's size and exactly its
+    lightness; only the colour comes from the network.
+``"paper"``
+    As the paper's app: shorter side to 256, centre crop, predict, return the
+    256x256 square (PAPER.md, "Input handling at inference").
+
+The data path is: image -> 256x256 sRGB (uint8) -> L (:func:`colorization.lab.lightness`)
+-> scaled L -> network -> ab / 128 -> ab -> Lab -> sRGB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from colorization import lab
+from colorization.images import LoadedImage, to_uint8
+from colorization.preprocess import PAPER_SIZE, paper_crop, resize
+
+MODES = ("full", "paper")
+
+
+@dataclass
+class Colorized:
+    """A colorization: ``rgb`` (H, W, 3) uint8 and the source's ``alpha`` (or None)."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None = None
+
+
+def network_view(rgb: np.ndarray, mode: str = "full", size: int = PAPER_SIZE) -> np.ndarray:
+    """The size x size uint8 sRGB image the network sees for ``rgb`` in ``mode``."""
+    _check_mode(mode)
+    rgb8 = to_uint8(rgb)
+    if mode == "paper":
+        return paper_crop(rgb8, size)
+    return resize(rgb8, (size, size), "bicubic")
+
+
+def network_input(rgb256: np.ndarray) -> np.ndarray:
+    """(N, S, S, 3) uint8 sRGB -> (N, S, S, 1) float32 network input (scaled L)."""
+    return lab.scale_l(lab.lightness(rgb256))[..., None].astype(np.float32)
+
+
+def predict_ab(model, rgb256: np.ndarray) -> np.ndarray:
+    """Predict ab (Lab units) for a batch of network views.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The paper's network (input scaled L, output ab / 128).
+    rgb256 : ndarray, shape (N, S, S, 3), uint8
+
+    Returns
+    -------
+    ndarray, shape (N, S, S, 2), float32
+    """
+    rgb256 = np.asarray(rgb256)
+    if rgb256.ndim != 4 or rgb256.shape[-1] != 3:
+        raise ValueError(f"expected a batch of shape (N, S, S, 3), got {rgb256.shape}")
+    scaled = model.predict_on_batch(network_input(rgb256))
+    return lab.unscale_ab(np.asarray(scaled, dtype=np.float32))
+
+
+def compose(rgb: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """Join the lightness of ``rgb`` (any size) with ``ab`` scaled to its size.
+
+    Parameters
+    ----------
+    rgb : ndarray, shape (H, W, 3), uint8 or uint16
+        The image whose L is kept exactly.
+    ab : ndarray, shape (h, w, 2)
+        Predicted chroma, at any resolution.
+
+    Returns
+    -------
+    ndarray, shape (H, W, 3), uint8 sRGB.
+    """
+    height, width = rgb.shape[:2]
+    if ab.shape[:2] != (height, width):
+        ab = resize(ab, (height, width), "bilinear")
+    return lab.lab_to_srgb8(lab.lightness(rgb), ab)
+
+
+def colorize_batch(model, images: list[LoadedImage], mode: str = "full") -> list[Colorized]:
+    """Colorize several images with one network call."""
+    _check_mode(mode)
+    if not images:
+        return []
+    views = np.stack([network_view(image.rgb, mode) for image in images])
+    ab = predict_ab(model, views)
+    results = []
+    for image, view, ab_one in zip(images, views, ab):
+        if mode == "paper":
+            alpha = None if image.alpha is None else paper_crop(image.alpha, PAPER_SIZE)
+            results.append(Colorized(compose(view, ab_one), alpha))
+        else:
+            results.append(Colorized(compose(image.rgb, ab_one), image.alpha))
+    return results
+
+
+def colorize(model, image: LoadedImage | np.ndarray, mode: str = "full") -> Colorized:
+    """Colorize one image (a :class:`LoadedImage` or an RGB / grayscale array)."""
+    if not isinstance(image, LoadedImage):
+        image = as_loaded(image)
+    return colorize_batch(model, [image], mode)[0]
+
+
+def as_loaded(array: np.ndarray) -> LoadedImage:
+    """Wrap an (H, W) gray or (H, W, 3|4) RGB(A) array as a :class:`LoadedImage`."""
+    array = np.asarray(array)
+    if array.dtype not in (np.uint8, np.uint16):
+        array = to_uint8(array)
+    if array.ndim == 2:
+        return LoadedImage(np.repeat(array[..., None], 3, axis=2), None, True, "array")
+    if array.ndim == 3 and array.shape[2] in (3, 4):
+        alpha = array[..., 3] if array.shape[2] == 4 else None
+        return LoadedImage(np.ascontiguousarray(array[..., :3]), alpha, False, "array")
+    raise ValueError(f"expected an image of shape (H, W), (H, W, 3) or (H, W, 4), got {array.shape}")
+
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    """Split ``items`` into lists of at most ``size``."""
+    if size < 1:
+        raise ValueError(f"batch size must be at least 1, got {size}")
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")

@@ -1,0 +1,71 @@
+"""Where data lives: the data folder, the project root, the offline Caltech-101 copy.
+
+Order of precedence for the data folder (:func:`data_dir`):
+
+1. an explicit argument (the CLI's ``--data-dir``);
+2. the environment variable ``COLORIZATION_DATA``;
+3. ``<project root>/data``, where the project root is the nearest folder above the
+   current directory that holds this project's ``pyproject.toml`` (else the checkout
+   the package is installed from in editable mode, else the current directory).
+
+The machines this project runs on reach no dataset host, so a read-only copy of
+Caltech-101's image folder sits beside every checkout at
+``../shared/data/caltech101/101_ObjectCategories`` (:func:`offline_caltech101_dir`;
+``COLORIZATION_CALTECH101_DIR`` overrides it).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ENV_DATA = "COLORIZATION_DATA"
+ENV_CALTECH101 = "COLORIZATION_CALTECH101_DIR"
+_SHARED_CALTECH101 = Path("..", "shared", "data", "caltech101", "101_ObjectCategories")
+
+
+def _is_project_root(folder: Path) -> bool:
+    return (folder / "pyproject.toml").is_file() and (folder / "colorization").is_dir()
+
+
+def project_root(start: str | Path | None = None) -> Path:
+    """The project checkout around ``start`` (default: the current directory).
+
+    Falls back to the checkout that holds the imported package (editable installs),
+    then to ``start`` itself.
+    """
+    start = Path(start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if _is_project_root(folder):
+            return folder
+    package_checkout = Path(__file__).resolve().parents[2]
+    if _is_project_root(package_checkout):
+        return package_checkout
+    return start
+
+
+def data_dir(explicit: str | Path | None = None) -> Path:
+    """The folder downloads, extracted datasets and prepared data go to (not created)."""
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    from_env = os.environ.get(ENV_DATA)
+    if from_env:
+        return Path(from_env).expanduser().resolve()
+    return project_root() / "data"
+
+
+def offline_caltech101_dir() -> Path | None:
+    """The read-only Caltech-101 image folder beside the checkout, if there is one.
+
+    ``COLORIZATION_CALTECH101_DIR`` wins when set (and must then exist: a set but
+    missing folder returns None rather than silently using another copy).
+    """
+    from_env = os.environ.get(ENV_CALTECH101)
+    if from_env:
+        folder = Path(from_env).expanduser().resolve()
+        return folder if folder.is_dir() else None
+    for base in (project_root(), Path.cwd().resolve()):
+        folder = (base / _SHARED_CALTECH101).resolve()
+        if folder.is_dir():
+            return folder
+    return None
