@@ -1,0 +1,183 @@
+"""The decoded-image cache: every usable image decoded and paper-cropped once.
+
+A cache folder holds
+
+* ``images.npy`` - uint8 array (N, 256, 256, 3), opened memory-mapped: later epochs
+  never decode a JPEG, they copy bytes;
+* ``index.csv`` - ``row, relpath, category, split, ok`` for the manifest's usable
+  images, in manifest order (``ok`` is False where decoding failed at build time;
+  such rows are zero and never served);
+* ``meta.json`` - the cache key (manifest hash + crop size + origin + format
+  version), counts, failures and build time. Written last: a cache without it, or
+  with another key, is rebuilt.
+
+Every file is written atomically (built under a temporary name, then renamed), and
+the old ``meta.json`` is removed before a rebuild starts, so an interrupted build is
+never taken as valid. Decoding runs in parallel (:mod:`colorization.data.parallel`),
+each worker writing its rows straight into the memory-mapped temporary file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from colorization.data.manifest import manifest_hash, usable
+from colorization.data.parallel import chunked, parallel_map
+from colorization.files import atomic_path, write_text_atomic
+from colorization.images import ImageError, load_image, to_uint8
+from colorization.preprocess import PAPER_SIZE, paper_crop
+
+CACHE_VERSION = 1
+IMAGES_NAME, INDEX_NAME, META_NAME = "images.npy", "index.csv", "meta.json"
+
+
+@dataclass
+class ImageCache:
+    """A built cache: ``images`` (memory-mapped uint8 N x S x S x 3), ``index``, ``meta``."""
+
+    folder: Path
+    images: np.ndarray
+    index: pd.DataFrame
+    meta: dict
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def rows(self, split: str | None = None) -> np.ndarray:
+        """Row numbers of decodable images, optionally of one split."""
+        part = self.index[self.index["ok"]]
+        if split is not None:
+            part = part[part["split"] == split]
+        return part["row"].to_numpy(dtype=np.int64)
+
+
+def cache_key(manifest: pd.DataFrame, size: int = PAPER_SIZE, origin: str = "files") -> str:
+    text = json.dumps({"version": CACHE_VERSION, "size": int(size), "origin": origin,
+                       "manifest": manifest_hash(manifest)}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def open_cache(folder: str | Path, key: str | None = None) -> ImageCache | None:
+    """The cache in ``folder`` if complete (and built for ``key``), else None."""
+    folder = Path(folder)
+    try:
+        meta = json.loads((folder / META_NAME).read_text(encoding="utf-8"))
+        if key is not None and meta.get("key") != key:
+            return None
+        images = np.load(folder / IMAGES_NAME, mmap_mode="r")
+        index = pd.read_csv(folder / INDEX_NAME, dtype={"relpath": str, "category": str, "split": str},
+                            keep_default_na=False)
+    except (OSError, ValueError, KeyError):
+        return None
+    size = int(meta.get("size", 0))
+    if images.shape != (len(index), size, size, 3) or images.dtype != np.uint8 or meta.get("count") != len(index):
+        return None
+    index["ok"] = index["ok"].astype(str).str.lower().isin(("true", "1"))
+    return ImageCache(folder, images, index, meta)
+
+
+def decode_file(path: str, size: int = PAPER_SIZE) -> np.ndarray:
+    """An image file -> uint8 RGB, paper-cropped to size x size."""
+    return paper_crop(to_uint8(load_image(path).rgb), size)
+
+
+def decode_jpeg(data: bytes, size: int = PAPER_SIZE) -> np.ndarray:
+    """JPEG bytes (a pack entry) -> uint8 RGB size x size."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            rgb = np.asarray(img.convert("RGB"))
+    except (OSError, ValueError, SyntaxError) as error:
+        raise ImageError("<pack entry>", f"undecodable JPEG ({error})") from None
+    return rgb if rgb.shape[:2] == (size, size) else paper_crop(rgb, size)
+
+
+_DECODERS = {"file": decode_file, "jpeg": decode_jpeg}
+
+
+def _fill_chunk(task) -> list[tuple[int, str]]:
+    npy, decoder, size, start, items = task
+    images = np.load(npy, mmap_mode="r+")
+    decode = _DECODERS[decoder]
+    failures = []
+    for offset, item in enumerate(items):
+        try:
+            images[start + offset] = decode(item, size)
+        except (ImageError, ValueError) as error:
+            failures.append((start + offset, str(error)))
+    images.flush()
+    del images
+    return failures
+
+
+def fill_cache(folder: str | Path, key: str, rows: pd.DataFrame, items: Sequence, *, decoder: str,
+               size: int = PAPER_SIZE, workers: int | None = None, kind: str = "process",
+               progress: bool = True, chunk: int = 16, extra_meta: dict | None = None) -> ImageCache:
+    """Decode ``items`` (paths or JPEG bytes, one per row of ``rows``) into a new cache."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        (folder / META_NAME).unlink()  # from here on the old cache is invalid
+    started = time.perf_counter()
+    count = len(rows)
+    with atomic_path(folder / IMAGES_NAME) as tmp:
+        np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(count, size, size, 3)).flush()
+        tasks = [(str(tmp), decoder, size, start, list(part))
+                 for start, part in zip(range(0, count, chunk), chunked(list(items), chunk))]
+        results = parallel_map(_fill_chunk, tasks, workers=workers, kind=kind, progress=progress,
+                               desc="caching", unit="img", weights=[len(t[4]) for t in tasks])
+    failures = dict(failure for part in results for failure in part)
+    if failures:
+        warnings.warn(f"{len(failures)} images could not be decoded into the cache; first: "
+                      f"{next(iter(failures.values()))}", stacklevel=2)
+    index = pd.DataFrame({
+        "row": np.arange(count), "relpath": rows["relpath"].to_numpy(),
+        "category": rows["category"].to_numpy(), "split": rows["split"].to_numpy(),
+        "ok": [i not in failures for i in range(count)],
+    })
+    with atomic_path(folder / INDEX_NAME) as tmp:
+        index.to_csv(tmp, index=False, lineterminator="\n")
+    seconds = time.perf_counter() - started
+    meta = {"key": key, "version": CACHE_VERSION, "size": int(size), "count": count,
+            "failures": {str(k): v for k, v in sorted(failures.items())},
+            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "build_seconds": round(seconds, 3), **(extra_meta or {})}
+    write_text_atomic(folder / META_NAME, json.dumps(meta, indent=2) + "\n")
+    cache = open_cache(folder, key)
+    assert cache is not None, "cache just written is unreadable"
+    return cache
+
+
+def build_cache(manifest: pd.DataFrame, folder: str | Path, *, size: int = PAPER_SIZE,
+                workers: int | None = None, kind: str = "process", progress: bool = True,
+                rebuild: bool = False) -> ImageCache:
+    """Decode and paper-crop the manifest's usable images once; reuse a matching cache.
+
+    ``manifest`` needs the ``path`` column (as :func:`build_manifest` returns it, or
+    :func:`colorization.data.manifest.attach_paths`). Returns at once, decoding
+    nothing, when ``folder`` already holds a cache of this manifest and size.
+    """
+    key = cache_key(manifest, size, "files")
+    if not rebuild:
+        existing = open_cache(folder, key)
+        if existing is not None:
+            return existing
+    if "path" not in manifest.columns:
+        raise ValueError("the manifest has no 'path' column: attach paths (manifest.attach_paths) first")
+    rows = usable(manifest)
+    return fill_cache(folder, key, rows, rows["path"].tolist(), decoder="file", size=size,
+                      workers=workers, kind=kind, progress=progress,
+                      extra_meta={"origin": "files", "manifest_hash": manifest_hash(manifest)})
