@@ -120,8 +120,8 @@ def _check_tar_member(archive: Path, member: tarfile.TarInfo) -> None:
 
 def _check_zip_member(archive: Path, info: zipfile.ZipInfo) -> None:
     problem = member_problem(info.filename)
-    mode = info.external_attr >> 16
-    if problem is None and mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when the zip stores no file type
+    if problem is None and kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
         problem = "link or special file"
     if problem:
         raise UnsafeArchiveError(f"{archive}: refusing member {info.filename!r}: {problem}")

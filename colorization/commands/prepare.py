@@ -1,0 +1,105 @@
+"""``colorization prepare SOURCE --out DIR``: manifest, data report, pack and (optionally) cache.
+
+Writes into DIR:
+
+* ``manifest.csv`` - every file, its split or the reason it is excluded;
+* ``report/per_category.csv``, ``per_split.csv``, ``excluded.csv``, ``conversions.csv``;
+* ``pack.npz`` + ``pack.json`` - the usable images paper-cropped to 256x256 as JPEG
+  (``--pack-quality``), to carry to a GPU machine (skip with ``--no-pack``);
+* ``cache/`` with ``--cache`` - the decoded uint8 cache training reads.
+
+SOURCE is ``sample``, ``caltech101``, ``caltech256`` or a folder of images (one
+sub-folder per category).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from colorization.commands.download import add_source_options, open_source
+from colorization.data import splits
+
+
+def _fractions(text: str) -> tuple[float, float, float]:
+    try:
+        parts = tuple(float(p) for p in text.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 3 or min(parts) < 0 or sum(parts) <= 0:
+        raise argparse.ArgumentTypeError(f"expected three non-negative numbers like 0.8,0.1,0.1, got {text!r}")
+    return parts
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "prepare",
+        help="inspect a data set, split it, write the data report and a JPEG pack",
+        description=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("source", metavar="SOURCE", help="sample, caltech101, caltech256 or a folder")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for manifest, report, pack, cache")
+    parser.add_argument("--seed", type=int, default=splits.DEFAULT_SEED, help="split seed (default 0)")
+    parser.add_argument("--fractions", type=_fractions, default=splits.DEFAULT_FRACTIONS, metavar="T,V,T",
+                        help="train,val,test fractions per category (default 0.8,0.1,0.1)")
+    parser.add_argument("--max-per-category", type=_positive, metavar="N",
+                        help="use at most N usable images per category (seeded choice)")
+    parser.add_argument("--limit", type=_positive, metavar="N",
+                        help="look at only N files, evenly spaced (quick trials)")
+    parser.add_argument("--workers", type=int, metavar="N", help="parallel decoders (default: one per core)")
+    parser.add_argument("--pack-quality", type=_positive, default=85, metavar="Q", help="JPEG quality (default 85)")
+    parser.add_argument("--subsampling", choices=("4:2:0", "4:2:2", "4:4:4"), default="4:2:0",
+                        help="JPEG chroma subsampling of the pack (default 4:2:0)")
+    parser.add_argument("--no-pack", action="store_true", help="do not write pack.npz")
+    parser.add_argument("--cache", action="store_true", help="also build the decoded cache in DIR/cache")
+    add_source_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from colorization.cli import CommandError
+    from colorization.data.cache import build_cache
+    from colorization.data.manifest import build_manifest, write_manifest
+    from colorization.data.pack import write_pack
+    from colorization.data.report import summary, write_report
+
+    if args.pack_quality > 100:
+        raise CommandError(f"--pack-quality must be 1..100, got {args.pack_quality}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"{out}: exists and is not a folder")
+    source = open_source(args)
+    progress = not args.quiet
+    manifest = build_manifest(source, seed=args.seed, fractions=args.fractions,
+                              max_per_category=args.max_per_category, limit=args.limit,
+                              workers=args.workers, progress=progress)
+    if manifest.empty:
+        raise CommandError(f"{source.name}: no files found ({source.origin})")
+    write_manifest(manifest, out / "manifest.csv")
+    write_report(manifest, out / "report")
+    print(f"{source.name} ({source.origin})")
+    print(summary(manifest))
+    print(f"manifest and report: {out / 'manifest.csv'}, {out / 'report'}/")
+    if not args.no_pack:
+        path = write_pack(manifest, out, quality=args.pack_quality, subsampling=args.subsampling,
+                          workers=args.workers, progress=progress, extra_meta={"source": source.name})
+        size = path.stat().st_size
+        count = int((manifest["excluded"] == "").sum())
+        per_image = size / max(1, count)
+        print(f"pack: {path} - {count} images, {size / 2**20:.1f} MiB, {per_image / 1024:.1f} KiB/image "
+              f"(~{int(50 * 2**20 / per_image) if count else 0} images per 50 MiB at q{args.pack_quality})")
+    if args.cache:
+        cache = build_cache(manifest, out / "cache", workers=args.workers, progress=progress)
+        print(f"cache: {cache.folder} - {len(cache)} images, {cache.images.nbytes / 2**20:.0f} MiB")
+    return 0
