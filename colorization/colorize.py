@@ -11,7 +11,7 @@ Two modes:
     As the paper's app: shorter side to 256, centre crop, predict, return the
     256x256 square (PAPER.md, "Input handling at inference").
 
-The data path is: image -> 256x256 sRGB (uint8) -> L (:func:`colorization.lab.lightness`)
+The data path is: image -> 256x256 sRGB (uint8) -> L (:func:`colorization.fullres.lightness`)
 -> scaled L -> network -> ab / 128 -> ab -> Lab -> sRGB.
 """
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from colorization import lab
+from colorization import fullres, lab
 from colorization.images import LoadedImage, to_uint8
 from colorization.preprocess import PAPER_SIZE, paper_crop, resize
 
@@ -48,7 +48,7 @@ def network_view(rgb: np.ndarray, mode: str = "full", size: int = PAPER_SIZE) ->
 
 def network_input(rgb256: np.ndarray) -> np.ndarray:
     """(N, S, S, 3) uint8 sRGB -> (N, S, S, 1) float32 network input (scaled L)."""
-    return lab.scale_l(lab.lightness(rgb256))[..., None].astype(np.float32)
+    return lab.scale_l(fullres.lightness(rgb256))[..., None].astype(np.float32)
 
 
 def predict_ab(model, rgb256: np.ndarray) -> np.ndarray:
@@ -88,7 +88,7 @@ def compose(rgb: np.ndarray, ab: np.ndarray) -> np.ndarray:
     height, width = rgb.shape[:2]
     if ab.shape[:2] != (height, width):
         ab = resize(ab, (height, width), "bilinear")
-    return lab.lab_to_srgb8(lab.lightness(rgb), ab)
+    return fullres.lab_to_srgb8(fullres.lightness(rgb), ab)
 
 
 def colorize_batch(model, images: list[LoadedImage], mode: str = "full") -> list[Colorized]:

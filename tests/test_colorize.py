@@ -1,0 +1,84 @@
+"""Inference keeps the user's image: its size, its lightness, its alpha; paper mode is the paper's crop."""
+
+import numpy as np
+import pytest
+
+from colorization import fullres, lab
+from colorization.colorize import colorize, colorize_batch, network_view, predict_ab
+from colorization.images import load_image
+from colorization.preprocess import paper_crop
+from tests import odd_images as odd
+
+
+def test_full_mode_keeps_size_and_lightness(model, real_photos):
+    for name, photo in real_photos.items():
+        out = colorize(model, photo, mode="full").rgb
+        assert out.shape == photo.shape and out.dtype == np.uint8
+        delta_l = np.abs(lab.rgb_to_lab(out)[..., 0] - lab.rgb_to_lab(photo)[..., 0]).mean()
+        assert delta_l < 0.5, f"{name}: mean |dL| = {delta_l:.3f}"
+
+
+def test_output_colour_comes_from_the_network(model, real_photos):
+    photo = real_photos["astronaut.png"]
+    out = colorize(model, photo).rgb
+    ab_out = lab.rgb_to_lab(out)[..., 1:]
+    # the prediction at 256x256, scaled up, is the output's ab (up to 8-bit rounding and gamut)
+    ab_pred = predict_ab(model, network_view(photo)[None])[0]
+    from colorization.preprocess import resize
+
+    up = resize(ab_pred, photo.shape[:2], "bilinear")
+    assert np.median(np.abs(ab_out - up)) < 1.5
+    assert np.hypot(*np.moveaxis(ab_out, -1, 0)).mean() > 5  # not gray: the test model adds colour
+
+
+def test_gray_input_gets_colour_and_keeps_its_gray_levels(model, real_photos):
+    gray = real_photos["coffee.png"].mean(axis=2).astype(np.uint8)
+    out = colorize(model, gray).rgb
+    assert out.shape == gray.shape + (3,)
+    assert np.abs(fullres.lightness(out) - fullres.lightness(np.dstack([gray] * 3))).mean() < 0.5
+
+
+def test_paper_mode_is_the_paper_crop(model, real_photos):
+    photo = real_photos["rocket.jpg"]  # 427 x 640
+    out = colorize(model, photo, mode="paper").rgb
+    assert out.shape == (256, 256, 3)
+    crop = paper_crop(photo)
+    assert np.abs(fullres.lightness(out) - fullres.lightness(crop)).mean() < 0.5
+
+
+def test_batch_equals_single(model, real_photos):
+    images = [odd.photo(real_photos, n, (100 + 10 * i, 80)) for i, n in enumerate(real_photos)]
+    from colorization.colorize import as_loaded
+
+    batch = colorize_batch(model, [as_loaded(i) for i in images])
+    for image, result in zip(images, batch):
+        single = colorize(model, image).rgb
+        assert np.abs(single.astype(int) - result.rgb).max() <= 1
+
+
+def test_odd_files_are_colorized(model, real_photos, tmp_path):
+    rgb = odd.photo(real_photos)
+    cases = {
+        "png16": odd.write_png16(tmp_path / "g16.png", rgb),
+        "rgba": odd.write_rgba(tmp_path / "a.png", rgb),
+        "palette": odd.write_palette(tmp_path / "p.gif", rgb),
+        "cmyk": odd.write_cmyk_jpeg(tmp_path / "c.jpg", rgb),
+        "exif": odd.write_exif_rotated(tmp_path / "r.jpg", rgb),
+    }
+    for name, path in cases.items():
+        image = load_image(path)
+        result = colorize(model, image)
+        assert result.rgb.shape == image.rgb.shape[:2] + (3,), name
+        assert np.abs(fullres.lightness(result.rgb) - fullres.lightness(image.rgb)).mean() < 0.5, name
+    rgba = colorize(model, load_image(cases["rgba"]))
+    np.testing.assert_array_equal(rgba.alpha, load_image(cases["rgba"]).alpha)
+
+
+def test_one_pixel_image(model):
+    out = colorize(model, np.array([[[120, 90, 60]]], np.uint8)).rgb
+    assert out.shape == (1, 1, 3)
+
+
+def test_unknown_mode(model, real_photos):
+    with pytest.raises(ValueError, match="mode"):
+        colorize(model, real_photos["coffee.png"], mode="square")
