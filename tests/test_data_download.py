@@ -245,6 +245,13 @@ def test_unsafe_zip_member_refused(tmp_path):
     with pytest.raises(UnsafeArchiveError, match=r"'\.\.' in path"):
         safe_extract(archive, tmp_path / "out")
     assert not (tmp_path / "evil.txt").exists()
+    linked = tmp_path / "link.zip"
+    with zipfile.ZipFile(linked, "w") as zf:
+        info = zipfile.ZipInfo("folder/link.jpg")
+        info.external_attr = (0o120777) << 16  # a symlink as zip stores it
+        zf.writestr(info, "/etc/passwd")
+    with pytest.raises(UnsafeArchiveError, match="link or special file"):
+        safe_extract(linked, tmp_path / "out2")
 
 
 def test_caltech101_zip_wrapping_a_tar_gz(server, tmp_path):

@@ -189,3 +189,17 @@ def test_cli_prepare_sample(tmp_path, capsys):
     for name in ("manifest.csv", "pack.npz", "pack.json", "report/per_category.csv", "report/excluded.csv",
                  "cache/images.npy", "cache/meta.json"):
         assert (out / name).is_file(), name
+
+
+def test_split_together_keeps_near_duplicates_in_one_split(tmp_path):
+    root = tmp_path / "c101"
+    for i in range(20):
+        save(root / "Faces" / f"image_{i:04d}.jpg", photo(i))
+        save(root / "Faces_easy" / f"image_{i:04d}.jpg", photo(i)[4:-4, 4:-4])
+    source = FolderSource(root)
+    source.split_together = {"Faces_easy": "Faces"}
+    manifest = build_manifest(source, workers=0, progress=False)
+    pairs = manifest.assign(name=manifest["relpath"].str.split("/").str[-1]).pivot(
+        index="name", columns="category", values="split")
+    assert (pairs["Faces"] == pairs["Faces_easy"]).all()
+    assert pairs["Faces"].value_counts().to_dict() == {"train": 16, "val": 2, "test": 2}

@@ -2,7 +2,8 @@
 
 :class:`BatchIterator` yields uint8 RGB batches (B, 256, 256, 3) straight from the
 memory-mapped cache: a seeded shuffle per epoch, random horizontal flips on uint8,
-and optionally a few threads filling batches ahead (numpy copies release the GIL).
+and optionally a few threads filling batches ahead (overlapping with the consumer,
+e.g. a training step running on the GPU).
 Each ``iter()`` is the next epoch; every image of the chosen rows appears exactly
 once per epoch (the last batch is smaller unless ``drop_last``). The permutation and
 the flips of epoch ``e`` depend only on ``(seed, e)``, not on the number of threads.
@@ -72,13 +73,17 @@ class BatchIterator:
         return order, flips
 
     def _batch(self, rows: np.ndarray, flips: np.ndarray) -> np.ndarray:
-        # Read in ascending row order (sequential access on the memory map), then
-        # put the batch back in the planned order.
-        ascending = np.argsort(rows, kind="stable")
+        # One copy per image straight out of the memory map; a flip is done as that
+        # copy, channel by channel (numpy's strided byte copy is ~6x faster per channel
+        # than reversing (W, 3) pixels at once).
         batch = np.empty((len(rows), *self.images.shape[1:]), dtype=self.images.dtype)
-        batch[ascending] = self.images[rows[ascending]]
-        if flips.any():
-            batch[flips] = batch[flips, :, ::-1]
+        for i, (row, flip) in enumerate(zip(rows, flips)):
+            source = self.images[row]
+            if flip:
+                for channel in range(source.shape[-1]):
+                    batch[i, :, :, channel] = source[:, ::-1, channel]
+            else:
+                batch[i] = source
         return batch
 
     def __iter__(self) -> Iterator:

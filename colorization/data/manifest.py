@@ -62,8 +62,12 @@ def build_manifest(source: Source, *, seed: int = splits.DEFAULT_SEED,
     if source.fixed_splits is not None:
         split = [source.fixed_splits.get(r, "train") if ok else "" for r, ok in zip(table["relpath"], usable)]
     else:
-        split = splits.assign_splits(table["category"].tolist(), table["relpath"].tolist(),
-                                     seed=seed, fractions=fractions, usable=usable)
+        together = source.split_together or {}
+        categories = [together.get(c, c) for c in table["category"]]
+        groups = [f"{together[c]}/{r.rsplit('/', 1)[-1]}" if c in together else r
+                  for c, r in zip(table["category"], table["relpath"])]
+        split = splits.assign_splits(categories, table["relpath"].tolist(), seed=seed,
+                                     fractions=fractions, usable=usable, groups=groups)
     table.insert(2, "split", list(split))
     return table[[*MANIFEST_COLUMNS, "path"]].reset_index(drop=True)
 

@@ -67,6 +67,8 @@ class Source:
     name = "source"
     #: relpath -> split for sources with a fixed assignment (else None: seeded split)
     fixed_splits: dict[str, str] | None = None
+    #: category -> category it is split together with, file by file (near-duplicates)
+    split_together: dict[str, str] | None = None
     #: human-readable provenance (filled by :meth:`records`)
     origin = ""
 
@@ -157,6 +159,9 @@ class CaltechSource(Source):
         self.progress, self.retries = progress, retries
         self.offline_ok = offline_ok
         self.root: Path | None = None
+        if name == "caltech101":
+            # Faces_easy/image_N is Faces/image_N, cropped closer: split each pair together.
+            self.split_together = {"Faces_easy": "Faces"}
 
     def fetch(self) -> Path:
         """The image folder: an extracted download, the offline copy, or a new download."""

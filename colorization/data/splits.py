@@ -9,6 +9,8 @@ test image, n = 1 one train image. Which images go where: the category's images
 sorted by relative path, permuted by a generator seeded with ``(seed, crc32(category))``.
 The result depends only on the seed and on the category's own files: not on the
 order files were listed, nor on other categories (adding a category changes no other).
+Near-duplicates can be kept in one split (``groups``; the manifest uses it for
+Caltech-101's ``Faces_easy``, which repeats ``Faces`` image by image, cropped closer).
 
 :func:`cap_per_category` picks at most N usable images per category the same way
 (the rest are marked excluded, so the manifest shows exactly what was used).
@@ -66,7 +68,8 @@ def _by_category(categories: Sequence[str], mask: Sequence[bool] | None) -> dict
 
 def assign_splits(categories: Sequence[str], keys: Sequence[str], *, seed: int = DEFAULT_SEED,
                   fractions: Sequence[float] = DEFAULT_FRACTIONS,
-                  usable: Sequence[bool] | None = None) -> np.ndarray:
+                  usable: Sequence[bool] | None = None,
+                  groups: Sequence[str] | None = None) -> np.ndarray:
     """Split name per item (``""`` where not usable).
 
     Parameters
@@ -75,14 +78,24 @@ def assign_splits(categories: Sequence[str], keys: Sequence[str], *, seed: int =
         Category and a unique, stable key (the relative path) per item.
     usable : sequence of bool, optional
         Items that take part; the others get ``""``.
+    groups : sequence of str, optional
+        Items with the same group (within a category) always share a split, and the
+        counts are taken over groups: for near-duplicates such as Caltech-101's
+        ``Faces`` / ``Faces_easy`` pairs, so that no photograph is in two splits.
     """
     out = np.full(len(categories), "", dtype=object)
+    groups = keys if groups is None else groups
     for category, members in _by_category(categories, usable).items():
-        local = _category_order([keys[i] for i in members], category, seed)
-        n_train, n_val, _ = split_counts(len(members), fractions)
+        by_group: dict[str, list[int]] = {}
+        for i in members:
+            by_group.setdefault(groups[i], []).append(i)
+        names = list(by_group)
+        local = _category_order(names, category, seed)
+        n_train, n_val, _ = split_counts(len(names), fractions)
         for rank, position in enumerate(local):
             name = "train" if rank < n_train else "val" if rank < n_train + n_val else "test"
-            out[members[position]] = name
+            for i in by_group[names[position]]:
+                out[i] = name
     return out
 
 
