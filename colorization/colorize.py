@@ -85,10 +85,7 @@ def compose(rgb: np.ndarray, ab: np.ndarray) -> np.ndarray:
     -------
     ndarray, shape (H, W, 3), uint8 sRGB.
     """
-    height, width = rgb.shape[:2]
-    if ab.shape[:2] != (height, width):
-        ab = resize(ab, (height, width), "bilinear")
-    return fullres.lab_to_srgb8(fullres.lightness(rgb), ab)
+    return fullres.compose_full_resolution(rgb, ab)
 
 
 def colorize_batch(model, images: list[LoadedImage], mode: str = "full") -> list[Colorized]:

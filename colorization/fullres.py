@@ -41,8 +41,7 @@ def lightness(rgb: np.ndarray) -> np.ndarray:
     rgb = np.asarray(rgb)
     if rgb.ndim < 1 or rgb.shape[-1] != 3:
         raise ValueError(f"expected an RGB array of shape (..., 3), got {rgb.shape}")
-    if rgb.dtype not in _LINEAR_LUT:
-        rgb = _as_float_rgb(rgb).astype(np.float32, copy=False)
+    rgb = _as_lut_input(rgb)
     if rgb.ndim != 3:  # a single pixel row or a batch: no strips
         out = np.empty(rgb.shape[:-1], dtype=np.float32)
         _lightness_rows(rgb, out)
@@ -52,7 +51,8 @@ def lightness(rgb: np.ndarray) -> np.ndarray:
     return out
 
 
-def _lightness_rows(rgb, out):
+def _luminance_rows(rgb) -> np.ndarray:
+    """Relative luminance Y (white = 1) of a strip, float32, clipped to [0, 1]."""
     weights = XYZ_FROM_RGB[1].astype(np.float32)  # the Y row; WHITE_D65[1] == 1
     lut = _LINEAR_LUT.get(rgb.dtype)
     if lut is not None:
@@ -61,9 +61,17 @@ def _lightness_rows(rgb, out):
         y += lut[rgb[..., 2]] * weights[2]
     else:
         y = _srgb_to_linear(rgb).astype(np.float32) @ weights
-    np.clip(y, 0.0, 1.0, out=y)
+    return np.clip(y, 0.0, 1.0, out=y)
+
+
+def _lightness_rows(rgb, out):
+    out[...] = _L_FROM_Y_LUT[_y_index(_luminance_rows(rgb))]
+
+
+def _y_index(y: np.ndarray) -> np.ndarray:
+    """Y in [0, 1] -> index into the Y tables (overwrites ``y``)."""
     y *= _Y_STEPS
-    out[...] = _L_FROM_Y_LUT[np.rint(y, out=y).astype(np.uint16)]
+    return np.rint(y, out=y).astype(np.uint16)
 
 
 def _l_from_y(y):
@@ -74,6 +82,7 @@ def _l_from_y(y):
 
 _Y_STEPS = 65535
 _L_FROM_Y_LUT = _l_from_y(np.arange(_Y_STEPS + 1) / _Y_STEPS).astype(np.float32)
+_FY_FROM_Y_LUT = (_L_FROM_Y_LUT + 16.0) / 116.0  # CIE f(Y), the form L takes in Lab -> XYZ
 
 
 # --- fast Lab -> 8-bit sRGB for full-resolution output ---------------------------
@@ -103,14 +112,16 @@ def _f_inverse(f: np.ndarray) -> np.ndarray:
     return out
 
 
-def _linear_rgb(lightness_plane, a_plane, b_plane):
-    """Lab -> linear sRGB (unclipped), float32, one array per channel."""
-    fy = (lightness_plane + 16.0) / 116.0
+def _linear_rgb(fy, y, a_plane, b_plane):
+    """Lab -> linear sRGB (unclipped), float32, one array per channel.
+
+    Takes L as ``fy = (L + 16) / 116`` and its luminance ``y = f^-1(fy)``, both
+    shared by every chroma tried for a pixel.
+    """
     fz = fy - b_plane * np.float32(1 / 200.0)
     np.maximum(fz, 0.0, out=fz)  # as scikit-image: negative Z is clipped
     x = _f_inverse(fy + a_plane * np.float32(1 / 500.0))
     x *= np.float32(WHITE_D65[0])
-    y = _f_inverse(fy)
     z = _f_inverse(fz)
     z *= np.float32(WHITE_D65[2])
     matrix = RGB_FROM_XYZ.astype(np.float32)
@@ -124,7 +135,7 @@ def _linear_rgb(lightness_plane, a_plane, b_plane):
 
 
 _GAMUT_TOLERANCE = 1e-4  # linear-light slack before a colour counts as out of gamut
-_GAMUT_STEPS = 8  # bisection steps: chroma found to within 1/256 of its predicted value
+_GAMUT_STEPS = 6  # bisection steps: chroma found to within 1/64 of its predicted value
 
 
 def _out_of_gamut(channels):
@@ -134,22 +145,22 @@ def _out_of_gamut(channels):
     return outside
 
 
-def _lab_to_srgb8_rows(lightness_plane, ab, out, keep_lightness=True):
+def _lab_to_srgb8_rows(fy, y, ab, out, keep_lightness=True):
     a_plane, b_plane = ab[..., 0], ab[..., 1]
-    channels = _linear_rgb(lightness_plane, a_plane, b_plane)
+    channels = _linear_rgb(fy, y, a_plane, b_plane)
     outside = _out_of_gamut(channels) if keep_lightness else None
     if outside is not None and outside.any():
         # Keep L and hue, shrink chroma until the colour fits: bisection on the
         # factor s in [0, 1] applied to (a, b), for the out-of-gamut pixels only.
-        l_out, a_out, b_out = lightness_plane[outside], a_plane[outside], b_plane[outside]
-        low = np.zeros(l_out.shape, np.float32)
-        high = np.ones(l_out.shape, np.float32)
+        fy_out, y_out, a_out, b_out = fy[outside], y[outside], a_plane[outside], b_plane[outside]
+        low = np.zeros(fy_out.shape, np.float32)
+        high = np.ones(fy_out.shape, np.float32)
         for _ in range(_GAMUT_STEPS):
             middle = (low + high) / 2
-            bad = _out_of_gamut(_linear_rgb(l_out, a_out * middle, b_out * middle))
+            bad = _out_of_gamut(_linear_rgb(fy_out, y_out, a_out * middle, b_out * middle))
             high = np.where(bad, middle, high)
             low = np.where(bad, low, middle)
-        fitted = _linear_rgb(l_out, a_out * low, b_out * low)
+        fitted = _linear_rgb(fy_out, y_out, a_out * low, b_out * low)
         for linear, fit in zip(channels, fitted):
             linear[outside] = fit
     for channel, linear in enumerate(channels):
@@ -186,23 +197,91 @@ def lab_to_srgb8(lightness_plane: np.ndarray, ab: np.ndarray, keep_lightness: bo
     if ab.shape != lightness_plane.shape + (2,):
         raise ValueError(f"ab must have shape {lightness_plane.shape + (2,)}, got {ab.shape}")
     out = np.empty(lightness_plane.shape + (3,), dtype=np.uint8)
-    _map_row_strips(lambda l, c, o: _lab_to_srgb8_rows(l, c, o, keep_lightness), lightness_plane, ab, out)
+    def strip(lightness_strip, ab_strip, out_strip):
+        fy = (lightness_strip + 16.0) / 116.0
+        _lab_to_srgb8_rows(fy, _f_inverse(fy), ab_strip, out_strip, keep_lightness)
+
+    _map_row_strips(strip, lightness_plane, ab, out)
     return out
 
 
 def _map_row_strips(function, *arrays, pixels_per_strip: int = 1 << 18):
-    """Call ``function(*strips)`` on strips of rows of ``arrays``, over a thread pool.
+    """Call ``function(*strips)`` on strips of rows of ``arrays``, over a thread pool."""
+    _map_row_ranges(lambda start, stop: function(*(a[start:stop] for a in arrays)), *arrays[0].shape[:2],
+                    pixels_per_strip=pixels_per_strip)
+
+
+def _map_row_ranges(function, height: int, width: int, pixels_per_strip: int = 1 << 18):
+    """Call ``function(start, stop)`` for strips of rows covering ``height``, on all cores.
 
     numpy releases the GIL in its loops, so threads use every core; strips of
     ~256k pixels keep the temporaries in cache.
     """
-    height, width = arrays[0].shape[:2]
     rows = max(1, pixels_per_strip // max(width, 1))
     starts = range(0, height, rows)
     if len(starts) == 1:
-        function(*arrays)
+        function(0, height)
         return
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        list(pool.map(lambda r: function(*(a[r : r + rows] for a in arrays)), starts))
+        list(pool.map(lambda start: function(start, min(start + rows, height)), starts))
+
+
+def _bilinear_taps(size_out: int, size_in: int):
+    """Source indices and weights of bilinear resampling with pixel centres aligned
+    (as Pillow and scikit-image): source = (target + 0.5) * size_in / size_out - 0.5."""
+    source = (np.arange(size_out, dtype=np.float64) + 0.5) * (size_in / size_out) - 0.5
+    source = np.clip(source, 0, size_in - 1)
+    low = np.floor(source).astype(np.intp)
+    high = np.minimum(low + 1, size_in - 1)
+    return low, high, (source - low).astype(np.float32)
+
+
+def compose_full_resolution(rgb: np.ndarray, ab: np.ndarray, keep_lightness: bool = True) -> np.ndarray:
+    """The colorized photo at its own size: its own L joined with ``ab`` scaled up.
+
+    One pass over strips of rows on all cores: each strip takes its L from ``rgb``,
+    its ab by bilinear interpolation of the low-resolution ``ab``, and becomes
+    8-bit sRGB (:func:`lab_to_srgb8`'s formulas and gamut mapping). Nothing of full
+    size is held but the input and the output.
+
+    Parameters
+    ----------
+    rgb : ndarray, shape (H, W, 3), uint8 or uint16
+    ab : ndarray, shape (h, w, 2)
+        Predicted a, b (Lab units), e.g. 256 x 256.
+    keep_lightness : bool
+        Keep L exactly by reducing chroma of out-of-gamut colours (default).
+
+    Returns
+    -------
+    ndarray, shape (H, W, 3), uint8
+    """
+    rgb = np.asarray(rgb)
+    ab = np.asarray(ab, dtype=np.float32)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected an RGB image of shape (H, W, 3), got {rgb.shape}")
+    if ab.ndim != 3 or ab.shape[2] != 2:
+        raise ValueError(f"expected ab of shape (h, w, 2), got {ab.shape}")
+    height, width = rgb.shape[:2]
+    # Separable bilinear upsampling: columns once for the whole (small) ab, rows per strip.
+    col_low, col_high, col_weight = _bilinear_taps(width, ab.shape[1])
+    ab_cols = ab[:, col_low] * (1 - col_weight[:, None]) + ab[:, col_high] * col_weight[:, None]
+    row_low, row_high, row_weight = _bilinear_taps(height, ab.shape[0])
+    out = np.empty((height, width, 3), dtype=np.uint8)
+
+    def strip(start: int, stop: int) -> None:
+        weight = row_weight[start:stop, None, None]
+        ab_strip = ab_cols[row_low[start:stop]] * (1 - weight)
+        ab_strip += ab_cols[row_high[start:stop]] * weight
+        y = _luminance_rows(_as_lut_input(rgb[start:stop]))
+        fy = _FY_FROM_Y_LUT[_y_index(y.copy())]  # L enters as f(Y); Y itself is kept exactly
+        _lab_to_srgb8_rows(fy, y, ab_strip, out[start:stop], keep_lightness)
+
+    _map_row_ranges(strip, height, width)
+    return out
+
+
+def _as_lut_input(rgb: np.ndarray) -> np.ndarray:
+    return rgb if rgb.dtype in _LINEAR_LUT else _as_float_rgb(rgb).astype(np.float32, copy=False)

@@ -8,7 +8,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 # conda-forge spells a few PyPI names differently; TensorFlow's CPU build is one project.
-SAME = {"tensorflow-cpu": "tensorflow"}
+SAME = {"tensorflow-cpu": "tensorflow", "python-isal": "isal"}
 
 
 def _name(requirement: str) -> str:
