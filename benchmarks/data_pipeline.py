@@ -14,6 +14,12 @@ Usage::
 
     python benchmarks/data_pipeline.py --limit 1000 --workers 2
 
+With ``--pack DIR`` it measures a pack instead (e.g. on the GPU machine): decoding the
+pack into a cache, batch production, and batches fed through ``lab_batch_ops``
+compiled for the Keras backend's device (host -> device copy included)::
+
+    KERAS_BACKEND=jax python benchmarks/data_pipeline.py --pack .pack/c101 --workers 16
+
 Everything is written under a temporary folder (``--tmp``) and removed afterwards.
 """
 
@@ -28,7 +34,7 @@ from pathlib import Path
 from colorization.data.batches import BatchIterator
 from colorization.data.cache import build_cache
 from colorization.data.manifest import build_manifest, usable
-from colorization.data.pack import cache_from_pack, write_pack
+from colorization.data.pack import cache_from_pack, load_pack, write_pack
 from colorization.data.sources import get_source
 
 
@@ -51,6 +57,71 @@ def batch_rate(images, rows, batch_size: int, batches: int, workers: int) -> tup
     return done / seconds, done * batch_size / seconds
 
 
+def lab_rate(iterator, batches: int) -> float:
+    """Images/s of batches going through the compiled lab_batch_ops on the backend's device."""
+    import keras
+
+    from colorization.data.batches import lab_batch_ops
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        step = jax.jit(lambda b: sum(x.sum() for x in lab_batch_ops(b)))
+        put = jax.device_put
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        step = tf.function(lambda b: sum(tf.reduce_sum(x) for x in lab_batch_ops(b)), jit_compile=True)
+        put = tf.constant
+    else:
+        raise SystemExit(f"backend {backend} not measured")
+    first = next(iter(iterator.iter_epoch(0)))
+    float(step(put(first)))  # compile
+    done, images, start = 0, 0, time.perf_counter()
+    total = 0.0
+    while done < batches:
+        for batch in iterator:
+            total = step(put(batch))
+            done, images = done + 1, images + len(batch)
+            if done >= batches:
+                break
+    float(total)  # wait for the device
+    return images / (time.perf_counter() - start)
+
+
+def pack_mode(args) -> int:
+    scratch = Path(args.tmp or tempfile.mkdtemp(prefix="colorization-bench-"))
+    try:
+        pack = load_pack(args.pack)
+        print(f"pack: {pack.path}, {len(pack)} images, {pack.path.stat().st_size / 2**20:.1f} MiB, "
+              f"q{pack.meta.get('quality')}")
+        for workers in sorted({1, args.workers}):
+            cache, seconds = timed(cache_from_pack, pack, scratch / "cache", workers=workers, progress=False,
+                                   rebuild=True)
+            print(f"pack -> cache, {workers} worker(s): {len(pack) / seconds:8.1f} images/s ({seconds:.1f} s)")
+        train = cache.rows("train")
+        for workers in (0, 1, 4):
+            per_s, img_s = batch_rate(cache.images, train, args.batch_size, args.batches, workers)
+            print(f"batches of {args.batch_size}x256x256x3 uint8, {workers} thread(s): "
+                  f"{per_s:8.1f} batches/s = {img_s:8.0f} images/s")
+        try:
+            import keras
+        except ImportError:
+            print("keras not importable: lab_batch_ops not measured")
+            return 0
+        for workers in (0, 4):
+            iterator = BatchIterator(cache.images, train, batch_size=args.batch_size, workers=workers,
+                                     drop_last=True)
+            rate = lab_rate(iterator, args.batches)
+            print(f"batches -> {keras.backend.backend()} device -> lab_batch_ops, {workers} thread(s): "
+                  f"{rate:8.0f} images/s")
+    finally:
+        if not args.tmp:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=1000, help="files to use (default 1000; 0 = all)")
@@ -59,7 +130,10 @@ def main(argv=None) -> int:
     parser.add_argument("--batches", type=int, default=200, help="batches per batch-rate measurement")
     parser.add_argument("--qualities", default="80,85", help="JPEG qualities for the pack size figures")
     parser.add_argument("--tmp", help="scratch folder (default: a new temporary folder)")
+    parser.add_argument("--pack", help="measure this pack (folder or pack.npz) instead of Caltech-101 files")
     args = parser.parse_args(argv)
+    if args.pack:
+        return pack_mode(args)
 
     scratch = Path(args.tmp or tempfile.mkdtemp(prefix="colorization-bench-"))
     try:
