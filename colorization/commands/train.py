@@ -1,0 +1,42 @@
+"""``colorization train --config FILE [--set key=value ...] [--resume]``: train the network.
+
+The run folder (``output_dir``) receives an atomic checkpoint every epoch,
+``history.csv``, ``best.keras``, ``model.keras`` and the provenance ``run.json``;
+``--resume`` continues a killed run from its last checkpoint. Progress is Keras'
+(``verbose: 2``: one line per epoch). The Keras backend is ``KERAS_BACKEND``'s
+(TensorFlow by default; ``jax`` for ``loop: jax_scan`` on a GPU).
+"""
+
+from __future__ import annotations
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train the network from a configuration file",
+        description="Train the paper's network. Fields and defaults: colorization/training/config.py.",
+    )
+    parser.add_argument("--config", metavar="FILE", help="YAML configuration (default: built-in defaults)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one configuration field (repeatable), e.g. --set epochs=5")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in output_dir from its last checkpoint")
+    parser.add_argument("--print-config", action="store_true", help="print the resolved configuration and exit")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from colorization.cli import CommandError
+    from colorization.training.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.config, args.overrides)
+        if args.print_config:
+            print(config.to_yaml(), end="")
+            return 0
+        from colorization.training.loop import train
+
+        train(config, resume=args.resume)
+    except ConfigError as error:
+        raise CommandError(str(error)) from None
+    return 0

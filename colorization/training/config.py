@@ -1,0 +1,253 @@
+"""Training configuration: one flat dataclass, loadable from YAML, with ``key=value`` overrides.
+
+Where the paper speaks, its choice is the default (256x256 input, the paper network,
+tanh output on ab/128, mean squared error). Where it is silent (PAPER.md: optimizer,
+learning rate, batch size, epochs, split, augmentation), the default is our documented
+choice, marked *ours* below, and every one of them is a field:
+
+===========================  ==================  ==============================================
+field                        default             meaning
+===========================  ==================  ==============================================
+data                         "synthetic"         where images come from: ``synthetic`` (smooth
+                                                 colour fields whose ab follow L; tests and
+                                                 benchmarks) or ``npy`` (uint8 (N,S,S,3) .npy
+                                                 files, memory-mapped)
+train_path, val_path         None                the ``npy`` arrays (train, validation)
+manifest_path                None                split manifest CSV, hashed into provenance
+manifest_hash                None                data manifest hash, if known (provenance)
+synthetic_train/_val         256 / 64            sizes of the synthetic sets
+max_train/val_images         None                use only the first N images (quick runs)
+input_size                   256                 *paper*: the network takes 256x256
+upsampling                   "nearest"           *ours* (model.UPSAMPLING)
+precision                    "float32"           or ``mixed_bfloat16`` (float32 output layer)
+loss                         "mse"               *paper*: mean squared error on ab / 128
+optimizer                    "adam"              *ours*; also ``sgd`` (momentum 0.9), ``adamw``
+learning_rate                5e-4                *ours*: MEASUREMENTS.md's calibration run
+batch_size                   64                  *ours* (calibration run); global, all devices
+epochs                       60                  *ours*: best validation came near epoch 50 on
+                                                 3,840 Caltech-101 images
+flip                         True                *ours*: random horizontal flips (p = 0.5)
+early_stopping_patience      10                  *ours*: stop after N epochs without a better
+                                                 val_loss (None: never)
+min_delta                    0.0                 smallest val_loss decrease that counts
+restore_best                 True                *ours*: the exported model is the best epoch
+seed                         0                   shuffling, flips, synthetic data; weights too
+loop                         "fit"               ``fit`` (Keras ``fit``, any backend) or
+                                                 ``jax_scan`` (lean jitted JAX loop)
+steps_per_execution          None                steps per compiled call (None: fit 1,
+                                                 jax_scan 50)
+data_placement               "device"            jax_scan: ``device`` (upload the uint8 set
+                                                 once) or ``host`` (upload each chunk)
+distribution                 "none"              or ``data_parallel``: all local devices
+                                                 (JAX: keras.distribution.DataParallel;
+                                                 TensorFlow: tf.distribute.MirroredStrategy)
+jit_compile                  "auto"              fit: Keras' ``jit_compile`` (True/False/auto)
+verbose                      2                   Keras progress (2: one line per epoch)
+output_dir                   "runs/default"      the run folder (checkpoints, history, model)
+keep_checkpoints             2                   epoch checkpoints kept (the newest ones)
+===========================  ==================  ==============================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration file or override the trainer cannot use (one-line message)."""
+
+
+_CHOICES = {
+    "data": ("synthetic", "npy"),
+    "upsampling": ("nearest", "bilinear"),
+    "precision": ("float32", "mixed_bfloat16"),
+    "loss": ("mse",),
+    "optimizer": ("adam", "adamw", "sgd"),
+    "loop": ("fit", "jax_scan"),
+    "data_placement": ("device", "host"),
+    "distribution": ("none", "data_parallel"),
+}
+
+# Fields that may differ between a run and its --resume (they change how, not what, is trained).
+RESUMABLE_CHANGES = frozenset({
+    "epochs", "verbose", "early_stopping_patience", "min_delta", "loop", "steps_per_execution",
+    "data_placement", "distribution", "jit_compile", "keep_checkpoints", "train_path", "val_path",
+})
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on; see the module docstring for each field."""
+
+    # data
+    data: str = "synthetic"
+    train_path: str | None = None
+    val_path: str | None = None
+    manifest_path: str | None = None
+    manifest_hash: str | None = None
+    synthetic_train: int = 256
+    synthetic_val: int = 64
+    max_train_images: int | None = None
+    max_val_images: int | None = None
+    # model
+    input_size: int = 256
+    upsampling: str = "nearest"
+    precision: str = "float32"
+    # optimization
+    loss: str = "mse"
+    optimizer: str = "adam"
+    learning_rate: float = 5e-4
+    batch_size: int = 64
+    epochs: int = 60
+    flip: bool = True
+    early_stopping_patience: int | None = 10
+    min_delta: float = 0.0
+    restore_best: bool = True
+    seed: int = 0
+    # execution
+    loop: str = "fit"
+    steps_per_execution: int | None = None
+    data_placement: str = "device"
+    distribution: str = "none"
+    jit_compile: bool | str = "auto"
+    verbose: int = 2
+    # outputs
+    output_dir: str = "runs/default"
+    keep_checkpoints: int = 2
+    # free-form note copied into the provenance manifest
+    notes: str = field(default="")
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        for name, allowed in _CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+        for name in ("synthetic_train", "synthetic_val", "input_size", "batch_size", "epochs", "keep_checkpoints"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1; got {getattr(self, name)}")
+        for name in ("max_train_images", "max_val_images", "steps_per_execution", "early_stopping_patience"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{name} must be at least 1 or null; got {value}")
+        if self.input_size % 8:
+            raise ConfigError(f"input_size must be divisible by 8 (three stride-2 layers); got {self.input_size}")
+        if not self.learning_rate > 0:
+            raise ConfigError(f"learning_rate must be positive; got {self.learning_rate}")
+        if self.jit_compile not in (True, False, "auto"):
+            raise ConfigError(f"jit_compile must be true, false or auto; got {self.jit_compile!r}")
+        if self.data == "npy" and not (self.train_path and self.val_path):
+            raise ConfigError("data: npy needs train_path and val_path")
+
+    # --- conversions -----------------------------------------------------------
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def digest(self) -> str:
+        """Short hash of the fields that define what is trained (not how)."""
+        core = {k: v for k, v in self.to_dict().items() if k not in RESUMABLE_CHANGES | {"output_dir", "notes"}}
+        return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()[:16]
+
+    def replace(self, **changes) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
+
+
+_FIELDS = {f.name: f for f in fields(TrainConfig)}
+
+
+def _coerce(name: str, value):
+    """Check/convert one value against the field's annotation (int, float, bool, str, None)."""
+    hint = typing.get_type_hints(TrainConfig)[name]
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    if value is None:
+        if type(None) in options:
+            return None
+        raise ConfigError(f"{name} cannot be null")
+    for option in options:
+        if option is bool and isinstance(value, bool):
+            return value
+        if option is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if option is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if option is str and isinstance(value, str):
+            return value
+    if float in options and isinstance(value, str):  # YAML reads "5e-4" as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    if str in options and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    wanted = " or ".join("null" if o is type(None) else o.__name__ for o in options)
+    raise ConfigError(f"{name} must be {wanted}; got {value!r}")
+
+
+def config_from_dict(values: dict, base: TrainConfig | None = None) -> TrainConfig:
+    """Build a config from a mapping (unknown keys are errors), on top of ``base`` or defaults."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"a configuration must be a mapping of field: value, got {type(values).__name__}")
+    unknown = sorted(set(values) - set(_FIELDS))
+    if unknown:
+        raise ConfigError(f"unknown configuration field(s): {', '.join(unknown)} (known: {', '.join(_FIELDS)})")
+    merged = (base or TrainConfig()).to_dict()
+    merged.update({name: _coerce(name, value) for name, value in values.items()})
+    return TrainConfig(**merged)
+
+
+def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict:
+    """``["lr=1e-3", "flip=false"]`` -> ``{"lr": 0.001, "flip": False}`` (values parsed as YAML)."""
+    values = {}
+    for pair in pairs or ():
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set expects key=value, got {pair!r}")
+        try:
+            values[key] = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            values[key] = text
+    return values
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | dict | None = None) -> TrainConfig:
+    """Read a YAML configuration file (or the defaults) and apply ``key=value`` overrides."""
+    values: dict = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except OSError as error:
+            raise ConfigError(f"{path}: cannot read ({error.strerror or error})") from None
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    if isinstance(overrides, dict):
+        extra = overrides
+    else:
+        extra = parse_overrides(overrides or [])
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: a configuration must be a mapping of field: value")
+    return config_from_dict({**values, **extra})
+
+
+def resume_differences(saved: TrainConfig, current: TrainConfig) -> list[str]:
+    """Fields that differ between a run's saved config and the one given to --resume,
+    excluding those allowed to change (:data:`RESUMABLE_CHANGES`) and ``output_dir``."""
+    a, b = saved.to_dict(), current.to_dict()
+    return [
+        f"{k}: {a[k]!r} -> {b[k]!r}"
+        for k in a
+        if a[k] != b[k] and k not in RESUMABLE_CHANGES | {"output_dir", "notes"}
+    ]

@@ -1,0 +1,121 @@
+"""What the trainer eats: two uint8 arrays of shape (N, S, S, 3), train and validation.
+
+The arrays may be in memory or memory-mapped (a cache file); the trainer only indexes
+them. RGB -> Lab, the scalings and the flips happen later, inside the compiled
+training step. :func:`load_data` is the one place that maps a configuration to arrays;
+new sources (the ``colorization.data`` cache) are one more branch there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from colorization.training.config import ConfigError, TrainConfig
+
+
+@dataclass
+class TrainData:
+    """Training and validation images, uint8 (N, S, S, 3), plus provenance."""
+
+    train: np.ndarray
+    val: np.ndarray
+    manifest_hash: str | None = None
+    description: str = ""
+
+    def check(self, size: int) -> None:
+        for name, array in (("train", self.train), ("val", self.val)):
+            if array.dtype != np.uint8 or array.ndim != 4 or array.shape[1:] != (size, size, 3):
+                raise ConfigError(
+                    f"{name} images must be uint8 of shape (N, {size}, {size}, 3); got {array.dtype} {array.shape}"
+                )
+            if len(array) == 0:
+                raise ConfigError(f"the {name} set is empty")
+
+
+# A fixed colour ramp whose lightness rises monotonically: on synthetic images ab is a
+# function of L, so the network can learn it and the loss must fall.
+_RAMP = np.array([(15, 25, 90), (40, 120, 70), (210, 120, 40), (250, 240, 160)], dtype=np.float64)
+
+
+def synthetic_images(n: int, size: int, seed: int = 0) -> np.ndarray:
+    """``n`` smooth colour images (uint8, (n, size, size, 3)): random low-frequency fields
+    mapped through a colour ramp. Deterministic for a given seed."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.random((n, 5, 5))
+    # bilinear upsampling of the 5x5 field to size x size
+    grid = np.linspace(0, 4, size)
+    i0 = np.minimum(grid.astype(int), 3)
+    t = grid - i0
+    rows = coarse[:, i0, :] * (1 - t)[None, :, None] + coarse[:, i0 + 1, :] * t[None, :, None]
+    field = rows[:, :, i0] * (1 - t)[None, None, :] + rows[:, :, i0 + 1] * t[None, None, :]
+    position = field * (len(_RAMP) - 1)
+    k = np.minimum(position.astype(int), len(_RAMP) - 2)
+    frac = (position - k)[..., None]
+    rgb = _RAMP[k] * (1 - frac) + _RAMP[k + 1] * frac
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _load_npy(path: str) -> np.ndarray:
+    try:
+        return np.load(path, mmap_mode="r")
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"{path}: cannot read a .npy array ({error})") from None
+
+
+def load_data(config: TrainConfig) -> TrainData:
+    """Map a configuration's data fields to :class:`TrainData`."""
+    if config.data == "synthetic":
+        size = config.input_size
+        data = TrainData(
+            synthetic_images(config.synthetic_train, size, seed=config.seed),
+            synthetic_images(config.synthetic_val, size, seed=config.seed + 1_000_003),
+            manifest_hash=f"synthetic:{config.synthetic_train}+{config.synthetic_val}@{size}/seed{config.seed}",
+            description="synthetic colour-ramp fields",
+        )
+    elif config.data == "npy":
+        data = TrainData(_load_npy(config.train_path), _load_npy(config.val_path),
+                         description=f"{config.train_path} + {config.val_path}")
+    else:  # pragma: no cover - validated by TrainConfig
+        raise ConfigError(f"unknown data source {config.data!r}")
+    if config.max_train_images:
+        data.train = data.train[: config.max_train_images]
+    if config.max_val_images:
+        data.val = data.val[: config.max_val_images]
+    if config.manifest_hash:
+        data.manifest_hash = config.manifest_hash
+    elif config.manifest_path:
+        path = Path(config.manifest_path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: manifest not found")
+        data.manifest_hash = "sha256:" + _file_sha256(path)
+    data.check(config.input_size)
+    return data
+
+
+def epoch_order(n: int, batch_size: int, seed: int, epoch: int, flip: bool):
+    """The epoch's shuffled image indices (steps, batch) and flip flags (steps, batch).
+
+    Every step has a full batch (the last ``n % batch_size`` images of the shuffled
+    order wait for another epoch), so compiled steps see one shape. Depends only on
+    (seed, epoch): a resumed run sees the batches an uninterrupted one would have.
+    """
+    rng = np.random.default_rng([seed, epoch, 0x5EED])
+    order = rng.permutation(n).astype(np.int32)
+    steps = n // batch_size
+    if steps == 0:
+        raise ConfigError(f"batch_size {batch_size} is larger than the training set ({n} images)")
+    flips = rng.random(steps * batch_size) < 0.5 if flip else np.zeros(steps * batch_size, bool)
+    order = order[: steps * batch_size].reshape(steps, batch_size)
+    return order, flips.reshape(steps, batch_size)

@@ -1,0 +1,147 @@
+"""Provenance: what produced a trained model, written next to it as ``run.json``.
+
+Holds the git commit (and whether the tree had uncommitted changes), Python and package
+versions, the Keras backend, the devices, the full configuration, the data manifest
+hash and sizes, and per session (a resumed run adds one) the epochs it ran, its wall
+time and training images per second.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+from colorization.files import write_text_atomic
+
+PACKAGES = ("lab-cnn-colorization", "keras", "tensorflow", "tensorflow-cpu", "jax", "jaxlib",
+            "jax-cuda13-plugin", "jax-cuda12-plugin", "numpy", "ml-dtypes", "h5py", "scikit-image")
+
+
+def package_versions() -> dict:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    if "keras" in sys.modules:  # the imported one wins (a carried wheel may shadow metadata)
+        versions["keras"] = sys.modules["keras"].__version__
+    return versions
+
+
+def git_commit() -> dict:
+    """Commit of the source tree this package is imported from (None outside git)."""
+    root = Path(__file__).resolve().parents[2]
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
+
+    try:
+        head = git("rev-parse", "HEAD")
+        if head.returncode:
+            return {"commit": None, "dirty": None}
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+        return {"commit": head.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def device_names() -> list[str]:
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return [f"{d.platform}:{d.id} {getattr(d, 'device_kind', '')}".strip() for d in jax.devices()]
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        names = []
+        for device in tf.config.list_logical_devices():
+            details = {}
+            if device.device_type == "GPU":
+                physical = tf.config.list_physical_devices("GPU")
+                details = tf.config.experimental.get_device_details(physical[0]) if physical else {}
+            names.append(f"{device.name} {details.get('device_name', '')}".strip())
+        return names
+    return [backend]
+
+
+class Provenance:
+    """Builds and rewrites ``run.json`` (atomically) as the run goes."""
+
+    def __init__(self, path: Path, config, data, resumed_from_epoch: int):
+        import keras
+
+        self.path = path
+        previous = json.loads(path.read_text(encoding="utf-8")) if path.is_file() and resumed_from_epoch else {}
+        self.record = {
+            "format": "colorization-train-run/1",
+            "git": git_commit(),
+            "packages": package_versions(),
+            "keras_backend": keras.backend.backend(),
+            "devices": device_names(),
+            "host": platform.node(),
+            "config": config.to_dict(),
+            "config_digest": config.digest(),
+            "data": {
+                "manifest_hash": data.manifest_hash,
+                "description": data.description,
+                "train_images": int(len(data.train)),
+                "val_images": int(len(data.val)),
+                "image_shape": list(data.train.shape[1:]),
+            },
+            "sessions": previous.get("sessions", []),
+            "status": "running",
+        }
+        self.session = {
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "argv": sys.argv,
+            "loop": config.loop,
+            "precision": config.precision,
+            "distribution": config.distribution,
+            "start_epoch": resumed_from_epoch,
+            "end_epoch": resumed_from_epoch,
+            "wall_seconds": 0.0,
+            "train_seconds": 0.0,
+            "train_images": 0,
+            "images_per_s": None,
+            "steady_images_per_s": None,
+        }
+        self.record["sessions"].append(self.session)
+        self._t0 = time.perf_counter()
+        self._epoch_rates: list[float] = []
+        self.write()
+
+    def epoch(self, epoch: int, images: int, seconds: float) -> None:
+        s = self.session
+        s["end_epoch"] = epoch
+        s["train_images"] += images
+        s["train_seconds"] += seconds
+        s["wall_seconds"] = time.perf_counter() - self._t0
+        s["images_per_s"] = s["train_images"] / s["train_seconds"] if s["train_seconds"] else None
+        self._epoch_rates.append(images / seconds if seconds else 0.0)
+        steady = sorted(self._epoch_rates[1:])  # the first epoch includes compilation
+        s["steady_images_per_s"] = steady[len(steady) // 2] if steady else None
+
+    def finish(self, status: str, state, model_path: Path | None) -> None:
+        self.session["wall_seconds"] = time.perf_counter() - self._t0
+        self.session["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        self.record.update(
+            status=status,
+            epochs_completed=state.epoch,
+            best_epoch=state.best_epoch,
+            best_val_loss=state.best_val_loss,
+            stopped_early=state.stopped_early,
+            model=str(model_path.name) if model_path else None,
+        )
+        self.write()
+
+    def write(self) -> None:
+        write_text_atomic(self.path, json.dumps(self.record, indent=1, default=str) + "\n")

@@ -1,0 +1,140 @@
+"""The training step's pieces, shared by both loops: uint8 batch -> (L, ab), the network,
+the loss, the optimizer; the Keras ``fit`` wrapper and the lean JAX step built on them.
+
+Everything that touches pixels runs inside the compiled step, on the accelerator:
+uint8 RGB is cast, flipped (per-image flags), converted to CIE Lab
+(:func:`colorization.lab.rgb_to_lab_ops`) and scaled (L to [-1, 1], ab / 128), so the
+host only gathers uint8 batches, or nothing at all when the set lives on the device.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from colorization.lab import rgb_to_lab_ops, scale_ab, scale_l
+from colorization.model import build_paper_model
+from colorization.training.config import TrainConfig
+
+
+def lab_batch(rgb_uint8, flip=None):
+    """uint8 RGB (B, H, W, 3) -> (L scaled to [-1, 1] (B, H, W, 1), ab / 128 (B, H, W, 2)).
+
+    ``flip``: optional bool (B,); where True the image is mirrored left-right.
+    Backend-agnostic (``keras.ops``), meant to be traced into a compiled step.
+    """
+    rgb = rgb_uint8
+    if flip is not None:
+        rgb = ops.where(ops.reshape(flip, (-1, 1, 1, 1)), ops.flip(rgb, axis=2), rgb)
+    lab = rgb_to_lab_ops(ops.cast(rgb, "float32") / 255.0)
+    return scale_l(lab[..., :1]), scale_ab(lab[..., 1:])
+
+
+def build_network(config: TrainConfig) -> keras.Model:
+    """The paper's network with the configuration's size, upsampling and precision."""
+    policy = None if config.precision == "float32" else config.precision
+    return build_paper_model(config.input_size, upsampling=config.upsampling, dtype_policy=policy)
+
+
+def make_loss(config: TrainConfig) -> keras.losses.Loss:
+    """*paper*: mean squared error between predicted and true ab / 128 (computed in float32)."""
+    return keras.losses.MeanSquaredError(name="mse")
+
+
+def per_image_loss(ab, pred):
+    """Loss of each image of a batch (B,), the same function as :func:`make_loss`'s."""
+    return ops.mean(keras.losses.mean_squared_error(ab, ops.cast(pred, "float32")), axis=(1, 2))
+
+
+def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
+    """*ours* (the paper names none): Adam by default; AdamW and SGD with momentum 0.9."""
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(config.learning_rate)
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(config.learning_rate)
+    return keras.optimizers.SGD(config.learning_rate, momentum=0.9)
+
+
+class FitModel(keras.Model):
+    """Wraps the network for ``fit``: takes ``{"rgb": uint8, "flip": bool}`` batches, does the
+    Lab conversion and flips inside the step, and returns prediction and target side by
+    side (B, H, W, 4) so that the compiled loss compares them. Never saved: the network
+    inside it (with its optimizer) is what checkpoints hold.
+    """
+
+    def __init__(self, network: keras.Model, **kwargs):
+        super().__init__(**kwargs)
+        self.network = network
+
+    def call(self, inputs, training=False):
+        lightness, ab = lab_batch(inputs["rgb"], inputs["flip"])
+        pred = ops.cast(self.network(lightness, training=training), "float32")
+        return ops.concatenate([pred, ab], axis=-1)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        return super().compute_loss(
+            x=x, y=y_pred[..., 2:], y_pred=y_pred[..., :2], sample_weight=sample_weight, training=training
+        )
+
+
+def jax_step_functions(network: keras.Model, optimizer, loss: keras.losses.Loss, placement: str, mesh=None, unroll: int = 1):
+    """Jitted JAX functions for the lean loop (backend must be JAX).
+
+    Returns ``(train_chunk, eval_chunk)``:
+
+    ``train_chunk(state, images, xs, flips) -> (state, losses)`` runs ``len(xs)`` steps in
+    one ``lax.scan``; ``state = (trainable, non_trainable, optimizer_variables)`` (lists of
+    arrays, donated). With ``placement == "device"`` ``images`` is the whole uint8 set on
+    the device and ``xs`` (K, B) indices; with ``"host"`` ``images`` is None and ``xs``
+    the uint8 batches (K, B, H, W, 3). ``flips``: bool (K, B).
+
+    ``eval_chunk(trainable, non_trainable, images, xs, weights) -> sum of weighted
+    per-image losses`` over (M, B) batches (weight 0 for padding).
+
+    ``mesh``: a ``jax.sharding.Mesh`` with a ``"batch"`` axis for data parallelism:
+    batches are split over it, the state is replicated, XLA adds the gradient all-reduce.
+
+    ``unroll``: ``lax.scan``'s unroll factor (XLA:CPU runs convolutions inside loops
+    slowly, so the CPU unrolls; GPUs keep the loop).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    batch_axis = None
+    if mesh is not None:
+        from jax.sharding import NamedSharding, PartitionSpec
+
+        batch_axis = NamedSharding(mesh, PartitionSpec("batch"))
+
+    def fetch(images, x):
+        rgb = jnp.take(images, x, axis=0) if placement == "device" else x
+        return rgb if batch_axis is None else jax.lax.with_sharding_constraint(rgb, batch_axis)
+
+    def forward_loss(trainable, non_trainable, rgb, flip):
+        lightness, ab = lab_batch(rgb, flip)
+        pred, non_trainable = network.stateless_call(trainable, non_trainable, lightness, training=True)
+        return loss(ab, ops.cast(pred, "float32")), non_trainable
+
+    grad_fn = jax.value_and_grad(forward_loss, has_aux=True)
+
+    def train_chunk(state, images, xs, flips):
+        def body(state, item):
+            trainable, non_trainable, opt_vars = state
+            x, flip = item
+            (value, non_trainable), grads = grad_fn(trainable, non_trainable, fetch(images, x), flip)
+            trainable, opt_vars = optimizer.stateless_apply(opt_vars, grads, trainable)
+            return (trainable, non_trainable, opt_vars), value
+
+        return jax.lax.scan(body, state, (xs, flips), unroll=unroll)
+
+    def eval_chunk(trainable, non_trainable, images, xs, weights):
+        def body(total, item):
+            x, w = item
+            lightness, ab = lab_batch(fetch(images, x))
+            pred, _ = network.stateless_call(trainable, non_trainable, lightness, training=False)
+            return total + jnp.sum(per_image_loss(ab, pred) * w), None
+
+        total, _ = jax.lax.scan(body, jnp.zeros((), "float32"), (xs, weights), unroll=unroll)
+        return total
+
+    return jax.jit(train_chunk, donate_argnums=0), jax.jit(eval_chunk)
