@@ -11,7 +11,7 @@ import importlib
 import sys
 
 # Sub-commands, in the order of the data path: data -> train -> colorize -> evaluate.
-COMMANDS = tuple(n for n in ("download", "prepare", "colorize") if __import__("importlib.util").util.find_spec(f"colorization.commands.{n}"))
+COMMANDS = tuple(n for n in ("download", "prepare", "train", "colorize", "evaluate") if __import__("importlib.util").util.find_spec(f"colorization.commands.{n}"))
 
 
 def build_parser() -> argparse.ArgumentParser:
