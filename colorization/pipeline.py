@@ -42,11 +42,20 @@ def load_profile(name_or_path: str | Path) -> dict:
 
 
 def notebook_parameters(profile: dict, notebook: str, results_dir: Path) -> dict:
-    """The parameters papermill injects into ``notebook`` for ``profile``."""
-    parameters = {"profile": profile["name"], "results_dir": str(results_dir)}
-    parameters.update(profile["common"])
-    parameters.update(profile["notebooks"].get(notebook) or {})
-    return parameters
+    """The parameters papermill injects into ``notebook`` for ``profile``.
+
+    ``common`` values go to every notebook that declares them; a notebook's own
+    section must name only parameters it declares (a typo is an error, not ignored).
+    """
+    import papermill
+
+    declared = set(papermill.inspect_notebook(str(NOTEBOOKS_DIR / f"{notebook}.ipynb")))
+    own = profile["notebooks"].get(notebook) or {}
+    unknown = sorted(set(own) - declared)
+    if unknown:
+        raise PipelineError(f"{notebook}: the profile sets parameters the notebook does not declare: {', '.join(unknown)}")
+    shared = {"profile": profile["name"], "results_dir": str(results_dir), **profile["common"]}
+    return {**{k: v for k, v in shared.items() if k in declared}, **own}
 
 
 def run_notebook(notebook: str, parameters: dict, results_dir: Path, timeout_s: int) -> Path:
@@ -56,10 +65,6 @@ def run_notebook(notebook: str, parameters: dict, results_dir: Path, timeout_s: 
 
     source = NOTEBOOKS_DIR / f"{notebook}.ipynb"
     target = results_dir / f"{notebook}.ipynb"
-    declared = papermill.inspect_notebook(str(source))
-    unknown = sorted(set(parameters) - set(declared))
-    if unknown:
-        raise PipelineError(f"{source}: the profile sets parameters the notebook does not declare: {', '.join(unknown)}")
     try:
         papermill.execute_notebook(
             str(source), str(target), parameters=parameters, kernel_name="python3",

@@ -10,9 +10,11 @@ field                        default             meaning
 ===========================  ==================  ==============================================
 data                         "synthetic"         where images come from: ``synthetic`` (smooth
                                                  colour fields whose ab follow L; tests and
-                                                 benchmarks) or ``npy`` (uint8 (N,S,S,3) .npy
-                                                 files, memory-mapped)
+                                                 benchmarks), ``npy`` (uint8 (N,S,S,3) .npy
+                                                 files, memory-mapped) or ``cache`` (the
+                                                 train/val splits of a colorization.data cache)
 train_path, val_path         None                the ``npy`` arrays (train, validation)
+cache_dir                    None                the ``cache`` folder (notebooks pass the cache)
 manifest_path                None                split manifest CSV, hashed into provenance
 manifest_hash                None                data manifest hash, if known (provenance)
 synthetic_train/_val         256 / 64            sizes of the synthetic sets
@@ -66,7 +68,7 @@ class ConfigError(ValueError):
 
 
 _CHOICES = {
-    "data": ("synthetic", "npy"),
+    "data": ("synthetic", "npy", "cache"),
     "upsampling": ("nearest", "bilinear"),
     "precision": ("float32", "mixed_bfloat16"),
     "loss": ("mse",),
@@ -79,7 +81,7 @@ _CHOICES = {
 # Fields that may differ between a run and its --resume (they change how, not what, is trained).
 RESUMABLE_CHANGES = frozenset({
     "epochs", "verbose", "early_stopping_patience", "min_delta", "loop", "steps_per_execution",
-    "data_placement", "distribution", "jit_compile", "keep_checkpoints", "train_path", "val_path",
+    "data_placement", "distribution", "jit_compile", "keep_checkpoints", "train_path", "val_path", "cache_dir",
 })
 
 
@@ -91,6 +93,7 @@ class TrainConfig:
     data: str = "synthetic"
     train_path: str | None = None
     val_path: str | None = None
+    cache_dir: str | None = None
     manifest_path: str | None = None
     manifest_hash: str | None = None
     synthetic_train: int = 256

@@ -74,6 +74,25 @@ def _load_npy(path: str) -> np.ndarray:
         raise ConfigError(f"{path}: cannot read a .npy array ({error})") from None
 
 
+def cache_data(cache) -> TrainData:
+    """The train and val splits of a :class:`colorization.data.ImageCache` (or its folder).
+
+    ``data: cache`` with ``cache_dir`` in a configuration reads a cache built by
+    ``colorization prepare`` or notebook 01; a notebook may pass the cache itself.
+    """
+    from colorization.data import open_cache
+
+    if cache is None:
+        raise ConfigError("data: cache needs cache_dir (a folder built by `colorization prepare ... --cache` or notebook 01), or images passed by the caller")
+    if not hasattr(cache, "images"):
+        folder = cache
+        cache = open_cache(folder)
+        if cache is None:
+            raise ConfigError(f"{folder}: no complete image cache there")
+    return TrainData(cache.images[cache.rows("train")], cache.images[cache.rows("val")],
+                     manifest_hash=cache.meta.get("manifest_hash"), description=f"cache {cache.folder}")
+
+
 def load_data(config: TrainConfig) -> TrainData:
     """Map a configuration's data fields to :class:`TrainData`."""
     if config.data == "synthetic":
@@ -87,6 +106,8 @@ def load_data(config: TrainConfig) -> TrainData:
     elif config.data == "npy":
         data = TrainData(_load_npy(config.train_path), _load_npy(config.val_path),
                          description=f"{config.train_path} + {config.val_path}")
+    elif config.data == "cache":
+        data = cache_data(config.cache_dir)
     else:  # pragma: no cover - validated by TrainConfig
         raise ConfigError(f"unknown data source {config.data!r}")
     if config.max_train_images:
