@@ -1,0 +1,123 @@
+"""``colorization evaluate --weights FILE --data SOURCE -o DIR``: model vs. baselines.
+
+Scores the model, the gray baseline (ab = 0) and the mean-ab baseline (the train
+split's mean a, b) on one split with every metric of :mod:`colorization.metrics`,
+and writes into DIR:
+
+* ``per_image.csv`` - one row per image and method;
+* ``per_category.csv`` - means per category and method, with counts;
+* ``summary.json`` - mean/median per method and metric, plus provenance;
+* ``summary.md`` - the summary as a Markdown table (also printed).
+
+The library behind it is :mod:`colorization.evaluation`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from colorization.commands.download import add_source_options, open_source
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _ab_pair(text: str) -> tuple[float, float]:
+    try:
+        a, b = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected two numbers like 1.5,12.0, got {text!r}") from None
+    return a, b
+
+
+# The same as colorization.evaluation.runner's (a test checks); literal here so that
+# building the parser imports nothing heavy.
+RESOLUTIONS = ("paper", "full")
+SPLIT_CHOICES = ("train", "val", "test", "all")
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="score a model against the gray and mean-ab baselines on a data split",
+        description=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--weights", metavar="FILE", help=".keras model (default: the shipped reference model)")
+    parser.add_argument("--data", required=True, metavar="SOURCE",
+                        help="sample, caltech101, caltech256 or a folder of images")
+    parser.add_argument("--split", choices=SPLIT_CHOICES, default="test", help="which images (default test)")
+    parser.add_argument("--seed", type=int, default=0, help="split seed, as in training (default 0)")
+    parser.add_argument("--manifest", metavar="FILE",
+                        help="use this manifest.csv (from `colorization prepare`) instead of building one")
+    parser.add_argument("--resolution", choices=RESOLUTIONS, default="paper",
+                        help="paper: the 256x256 paper crop (default); full: each image at its own size")
+    parser.add_argument("--limit", type=_positive, metavar="N", help="evaluate only N images, spread over the split")
+    parser.add_argument("--batch-size", type=_positive, default=8, metavar="N", help="images per network call (default 8)")
+    parser.add_argument("--mean-ab", type=_ab_pair, metavar="A,B",
+                        help="mean-ab baseline constant (default: computed over the train split)")
+    parser.add_argument("--cache", metavar="DIR", help="image cache folder (default: under the data folder)")
+    parser.add_argument("--workers", type=int, metavar="N", help="parallel decoders (default: one per core)")
+    parser.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the result files")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing result files")
+    add_source_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from colorization.cli import CommandError
+    from colorization.evaluation import evaluate, existing_results, load_data, write_results
+    from colorization.files import OutputExistsError
+    from colorization.images import ImageError
+    from colorization.weights import WeightsError, load_weights
+
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"{out}: output path exists and is not a folder")
+    found = existing_results(out)
+    if found and not args.overwrite:
+        raise CommandError(f"{found[0]}: exists (use --overwrite to replace it)")
+    try:
+        model = load_weights(args.weights)
+    except WeightsError as error:
+        raise CommandError(str(error)) from None
+    model.compile(jit_compile=True)  # XLA: faster inference on the CPU, as in `colorize`
+
+    source = open_source(args, args.data)
+    progress = not args.quiet
+    try:
+        data = load_data(source, split=args.split, seed=args.seed, manifest=args.manifest, limit=args.limit,
+                         cache_dir=args.cache, data_dir=args.data_dir, workers=args.workers, progress=progress)
+    except (ValueError, OSError) as error:
+        raise CommandError(" ".join(str(error).split())) from None
+    described = data.describe()
+    excluded = described["excluded_by_manifest"]
+    print(f"{data.source} ({data.origin}): evaluating {len(data.items)} of {data.available} images of split "
+          f"{data.split!r} at {args.resolution} resolution; excluded by the manifest: {excluded['total']} "
+          f"({excluded['grayscale']} grayscale, {excluded['unreadable']} unreadable, "
+          f"{excluded['other_excluded']} other); undecodable: {described['undecodable_in_split']}",
+          file=sys.stderr)
+    try:
+        results = evaluate(data, args.weights, model=model, resolution=args.resolution, mean=args.mean_ab,
+                           batch_size=args.batch_size, progress=progress)
+    except (ImageError, ValueError) as error:
+        raise CommandError(" ".join(str(error).split())) from None
+    try:
+        paths = write_results(results, out, overwrite=args.overwrite)
+    except OutputExistsError as error:
+        raise CommandError(f"{error.filename}: exists (use --overwrite to replace it)") from None
+    except OSError as error:
+        raise CommandError(f"{out}: cannot write results ({error.strerror or error})") from None
+    print(results.markdown, end="")
+    print(f"results: {', '.join(str(p) for p in paths.values())} "
+          f"({results.summary['seconds']:.1f} s)", file=sys.stderr)
+    return 0

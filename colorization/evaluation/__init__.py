@@ -1,0 +1,60 @@
+"""Evaluating a colorization model against baselines, per image, per category and overall.
+
+Modules
+-------
+methods  what is evaluated: :class:`Method` (anything mapping uint8 network views to
+         ab), :class:`ModelMethod`, the baselines :class:`GrayMethod` and
+         :class:`ConstantAbMethod`, and :func:`mean_ab` (the train split's mean ab)
+runner   which images (:func:`load_data`), how each output is made (:func:`render`),
+         scoring (:func:`score_methods`) and the whole evaluation (:func:`evaluate`)
+tables   per-category means, the summary, its Markdown table, and writing the files
+
+From a notebook::
+
+    from colorization.evaluation import load_data, evaluate, write_results
+    data = load_data("sample", split="all")
+    results = evaluate(data, "model.keras")
+    results.per_image.groupby("method")["auc"].mean()
+
+``colorization evaluate`` (:mod:`colorization.commands.evaluate`) is a thin wrapper.
+"""
+
+from colorization.evaluation.methods import (
+    ConstantAbMethod,
+    GrayMethod,
+    MeanAb,
+    Method,
+    ModelMethod,
+    baselines,
+    mean_ab,
+)
+from colorization.evaluation.runner import (
+    RESOLUTIONS,
+    SPLIT_CHOICES,
+    EvalData,
+    Results,
+    evaluate,
+    load_data,
+    neutral_gray,
+    render,
+    score_methods,
+    select_evenly,
+)
+from colorization.evaluation.tables import (
+    RESULT_FILES,
+    existing_results,
+    markdown_summary,
+    method_statistics,
+    per_category,
+    read_per_image,
+    summarize,
+    write_results,
+)
+
+__all__ = [
+    "ConstantAbMethod", "GrayMethod", "MeanAb", "Method", "ModelMethod", "baselines", "mean_ab",
+    "RESOLUTIONS", "SPLIT_CHOICES", "EvalData", "Results", "evaluate", "load_data", "neutral_gray", "render",
+    "score_methods", "select_evenly",
+    "RESULT_FILES", "existing_results", "markdown_summary", "method_statistics", "per_category",
+    "read_per_image", "summarize", "write_results",
+]
