@@ -332,3 +332,21 @@ def test_cli_choices_match_the_library():
 
     assert command.RESOLUTIONS == runner.RESOLUTIONS
     assert command.SPLIT_CHOICES == runner.SPLIT_CHOICES
+
+
+def test_cli_end_to_end(tmp_path, capsys, model_file):
+    from colorization.cli import main
+
+    out = tmp_path / "out"
+    argv = ["evaluate", "--weights", str(model_file), "--data", "sample", "--split", "test",
+            "--cache", str(tmp_path / "cache"), "--workers", "1", "-o", str(out), "--quiet"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "| metric | better | model | gray | mean_ab |" in captured.out
+    assert sorted(p.name for p in out.iterdir()) == sorted(RESULT_FILES.values())
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["weights"]["sha256"] == hashlib.sha256(model_file.read_bytes()).hexdigest()
+    assert summary["data"]["split"] == "test" and summary["data"]["images_evaluated"] == 1
+    assert len(read_per_image(out / "per_image.csv")) == 3
+    assert main(argv) == 2  # second run: refuses to overwrite
+    assert "exists (use --overwrite" in capsys.readouterr().err

@@ -78,7 +78,7 @@ def run(args) -> int:
     from colorization.evaluation import evaluate, existing_results, load_data, write_results
     from colorization.files import OutputExistsError
     from colorization.images import ImageError
-    from colorization.weights import WeightsError, load_weights
+    from colorization.weights import WeightsError, load_weights, reference_weights
 
     out = Path(args.output)
     if out.exists() and not out.is_dir():
@@ -88,6 +88,7 @@ def run(args) -> int:
         raise CommandError(f"{found[0]}: exists (use --overwrite to replace it)")
     try:
         model = load_weights(args.weights)
+        weights = args.weights or reference_weights()  # recorded in the summary
     except WeightsError as error:
         raise CommandError(str(error)) from None
     model.compile(jit_compile=True)  # XLA: faster inference on the CPU, as in `colorize`
@@ -107,7 +108,7 @@ def run(args) -> int:
           f"{excluded['other_excluded']} other); undecodable: {described['undecodable_in_split']}",
           file=sys.stderr)
     try:
-        results = evaluate(data, args.weights, model=model, resolution=args.resolution, mean=args.mean_ab,
+        results = evaluate(data, weights, model=model, resolution=args.resolution, mean=args.mean_ab,
                            batch_size=args.batch_size, progress=progress)
     except (ImageError, ValueError) as error:
         raise CommandError(" ".join(str(error).split())) from None
