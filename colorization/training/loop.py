@@ -170,7 +170,8 @@ def _run_fit(config, network, data, state, book, provenance) -> None:
     from colorization.training.step import FitModel, make_loss
 
     class Batches(keras.utils.PyDataset):
-        """uint8 batches + flip flags; the epoch's order comes from ``epoch_order``."""
+        """uint8 batches + flip flags (uint8: MirroredStrategy cannot gather bool tensors);
+        the epoch's order comes from ``epoch_order``."""
 
         def __init__(self, images, train: bool):
             super().__init__()
@@ -187,19 +188,25 @@ def _run_fit(config, network, data, state, book, provenance) -> None:
         def __getitem__(self, i):
             if not self.train:
                 rgb = np.asarray(self.images[i * config.batch_size : (i + 1) * config.batch_size])
-                return {"rgb": rgb, "flip": np.zeros(len(rgb), bool)}
+                return {"rgb": rgb, "flip": np.zeros(len(rgb), np.uint8)}
             if self._order is None:
                 self._order = epoch_order(len(self.images), config.batch_size, config.seed, self.epoch, config.flip)
             order, flips = self._order
             index = np.argsort(order[i])  # memory-map friendly reads, flags kept aligned
-            return {"rgb": self.images[order[i][index]], "flip": flips[i][index]}
+            return {"rgb": self.images[order[i][index]], "flip": flips[i][index].astype(np.uint8)}
 
     train_batches, val_batches = Batches(data.train, True), Batches(data.val, False)
     model = FitModel(network)
+    steps_per_execution = config.steps_per_execution or 1
+    if steps_per_execution > 1 and keras.backend.backend() == "tensorflow" and config.distribution != "none":
+        # Keras 3.15 + TF 2.21: multi-step execution under MirroredStrategy fails to run
+        # ("You must feed a value for placeholder tensor ... while/cond/Placeholder_1").
+        print("warning: steps_per_execution > 1 is not supported with MirroredStrategy; using 1", file=sys.stderr)
+        steps_per_execution = 1
     model.compile(
         optimizer=network.optimizer,
         loss=make_loss(config),
-        steps_per_execution=config.steps_per_execution or 1,
+        steps_per_execution=steps_per_execution,
         jit_compile=config.jit_compile,
     )
     images_per_epoch = len(train_batches) * config.batch_size

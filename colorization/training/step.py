@@ -20,12 +20,13 @@ from colorization.training.config import TrainConfig
 def lab_batch(rgb_uint8, flip=None):
     """uint8 RGB (B, H, W, 3) -> (L scaled to [-1, 1] (B, H, W, 1), ab / 128 (B, H, W, 2)).
 
-    ``flip``: optional bool (B,); where True the image is mirrored left-right.
+    ``flip``: optional (B,) flags (bool or 0/1 integers); where set, the image is mirrored
+    left-right.
     Backend-agnostic (``keras.ops``), meant to be traced into a compiled step.
     """
     rgb = rgb_uint8
     if flip is not None:
-        rgb = ops.where(ops.reshape(flip, (-1, 1, 1, 1)), ops.flip(rgb, axis=2), rgb)
+        rgb = ops.where(ops.reshape(ops.cast(flip, "bool"), (-1, 1, 1, 1)), ops.flip(rgb, axis=2), rgb)
     lab = rgb_to_lab_ops(ops.cast(rgb, "float32") / 255.0)
     return scale_l(lab[..., :1]), scale_ab(lab[..., 1:])
 

@@ -1,0 +1,70 @@
+"""The trainer on the CPU (TensorFlow, in process): Lab inside the step, a tiny run, its files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+
+from colorization.lab import rgb_to_lab
+from colorization.training.config import ConfigError, TrainConfig
+
+TINY = dict(data="synthetic", synthetic_train=16, synthetic_val=8, input_size=16, batch_size=8,
+            epochs=2, early_stopping_patience=None, verbose=0)
+
+
+def test_lab_batch_matches_scikit_image_and_flips():
+    from keras import ops
+
+    from colorization.training.step import lab_batch
+
+    rgb = np.random.default_rng(0).integers(0, 256, (3, 8, 8, 3), dtype=np.uint8)
+    lightness, ab = (ops.convert_to_numpy(t) for t in lab_batch(rgb, np.array([False, True, False])))
+    reference = rgb_to_lab(rgb.copy())
+    reference[1] = reference[1, :, ::-1]
+    assert lightness.shape == (3, 8, 8, 1) and ab.shape == (3, 8, 8, 2)
+    np.testing.assert_allclose(lightness[..., 0] * 50 + 50, reference[..., 0], atol=0.01)
+    np.testing.assert_allclose(ab * 128, reference[..., 1:], atol=0.01)
+
+
+def test_tiny_fit_run_writes_everything(tmp_path):
+    from colorization.model import load_model
+    from colorization.training.loop import train
+
+    config = TrainConfig(**TINY, output_dir=str(tmp_path / "run"))
+    result = train(config)
+    run = tmp_path / "run"
+    rows = list(csv.DictReader(open(run / "history.csv")))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert all(math.isfinite(float(r["loss"])) and math.isfinite(float(r["val_loss"])) for r in rows)
+    state = json.loads((run / "state.json").read_text())
+    assert state["epoch"] == 2 and state["checkpoint"] == "checkpoints/epoch-0002.keras"
+    assert (run / state["checkpoint"]).is_file() and (run / "best.keras").is_file()
+    model = load_model(result.model_path)  # float32 inference model
+    assert model.count_params() == 3_892_194 and model.input_shape == (None, 16, 16, 1)
+    manifest = json.loads((run / "run.json").read_text())
+    assert manifest["status"] == "completed" and manifest["keras_backend"] == "tensorflow"
+    assert manifest["config"]["batch_size"] == 8 and manifest["devices"]
+    assert manifest["data"]["train_images"] == 16 and manifest["data"]["manifest_hash"]
+    assert {"commit", "dirty"} <= set(manifest["git"]) and "keras" in manifest["packages"]
+    session = manifest["sessions"][-1]
+    assert session["end_epoch"] == 2 and session["images_per_s"] > 0 and session["wall_seconds"] > 0
+
+    with pytest.raises(ConfigError, match="already holds a run"):
+        train(config)
+    with pytest.raises(ConfigError, match="learning_rate"):
+        train(config.replace(learning_rate=1e-2), resume=True)
+    done = train(config, resume=True)  # nothing left to do
+    assert done.state.epoch == 2
+
+
+def test_cli_train_reports_config_errors(capsys):
+    from colorization.cli import main
+
+    assert main(["train", "--set", "loop=nope"]) == 2
+    assert "loop must be one of" in capsys.readouterr().err
+    assert main(["train", "--set", "epochs=3", "--print-config"]) == 0
+    assert "epochs: 3" in capsys.readouterr().out
