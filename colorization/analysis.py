@@ -249,3 +249,35 @@ def claim_fragments(predict, images: np.ndarray, zoom: int = 2) -> Verdict:
             lab_fragment = np.concatenate([resize(lightness, (size, size)), ab_fragment], -1)
             differences.append(brown_sepia_score(lab_fragment, space="lab") - brown_sepia_score(lab_whole, space="lab"))
     return decide("6. fragments end up brown/sepia", "brown share: fragment − whole view", differences, +1, "fragments")
+
+
+def extremes(per_image: pd.DataFrame, column: str, method: str = "model", n: int = 3,
+             among: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``n`` images of ``method`` with the highest and the lowest ``column`` (NaN skipped)."""
+    rows = per_image[per_image["method"] == method]
+    if among is not None:
+        rows = rows[among.reindex(rows.index, fill_value=False)]
+    rows = rows.dropna(subset=[column]).sort_values(column, ascending=False)
+    return rows.head(n), rows.tail(n).iloc[::-1]
+
+
+def example_rows(data, relpaths, methods) -> list[list[np.ndarray]]:
+    """Figure rows ``gray input | each method's colorization | ground truth`` for images of
+    an :class:`colorization.evaluation.EvalData`, in the paper's 256x256 crop."""
+    from colorization.evaluation import neutral_gray, render
+
+    row_of = dict(zip(data.cache.index["relpath"], data.cache.index["row"]))
+    truths = np.stack([np.asarray(data.cache.images[row_of[r]]) for r in relpaths]) if len(relpaths) else None
+    if truths is None:
+        return []
+    predictions = [m.predict_ab(truths) for m in methods]
+    return [[neutral_gray(truth), *(render(truth, ab[i]) for ab in predictions), truth] for i, truth in enumerate(truths)]
+
+
+def verdict_markdown(verdicts: list[Verdict]) -> str:
+    """The verdicts as a Markdown table (for the README and results/)."""
+    lines = ["| claim | verdict | statistic | value | 95% CI | n |", "|---|---|---|---|---|---|"]
+    for v in verdicts:
+        lines.append(f"| {v.claim} | **{v.verdict}** | {v.statistic} | {v.value:.4g} | "
+                     f"{v.ci_low:.4g} … {v.ci_high:.4g} | {v.n_images} |")
+    return "\n".join(lines) + "\n"

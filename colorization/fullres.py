@@ -120,11 +120,9 @@ def _linear_rgb(fy, y, a_plane, b_plane):
     """
     fz = fy - b_plane * np.float32(1 / 200.0)
     np.maximum(fz, 0.0, out=fz)  # as scikit-image: negative Z is clipped
-    x = _f_inverse(fy + a_plane * np.float32(1 / 500.0))
-    x *= np.float32(WHITE_D65[0])
-    z = _f_inverse(fz)
-    z *= np.float32(WHITE_D65[2])
-    matrix = RGB_FROM_XYZ.astype(np.float32)
+    x = _f_inverse(fy + a_plane * np.float32(1 / 500.0))  # X / Xn
+    z = _f_inverse(fz)  # Z / Zn
+    matrix = _RGB_FROM_RELATIVE_XYZ
     channels = []
     for channel in range(3):
         linear = x * matrix[channel, 0]
@@ -134,6 +132,10 @@ def _linear_rgb(fy, y, a_plane, b_plane):
     return channels
 
 
+# XYZ relative to the white (X/Xn, Y, Z/Zn) -> linear sRGB. Rows are normalised to sum
+# to 1 (a change below 1e-4) so that ab = 0 gives R = G = B exactly: gray stays gray.
+_RGB_FROM_RELATIVE_XYZ = RGB_FROM_XYZ * WHITE_D65[None, :]
+_RGB_FROM_RELATIVE_XYZ = (_RGB_FROM_RELATIVE_XYZ / _RGB_FROM_RELATIVE_XYZ.sum(axis=1, keepdims=True)).astype(np.float32)
 _GAMUT_TOLERANCE = 1e-4  # linear-light slack before a colour counts as out of gamut
 _GAMUT_STEPS = 6  # bisection steps: chroma found to within 1/64 of its predicted value
 

@@ -113,3 +113,11 @@ def test_network_scalings():
 def test_invalid_input_is_refused(bad):
     with pytest.raises((ValueError, TypeError), match="RGB|uint8"):
         lab.rgb_to_lab(bad)
+
+
+def test_zero_chroma_stays_exactly_gray():
+    rng = np.random.default_rng(3)
+    gray = np.repeat(rng.integers(0, 256, (64, 64, 1), dtype=np.uint8), 3, axis=2)
+    out = fullres.compose_full_resolution(gray, np.zeros((8, 8, 2), np.float32))
+    assert (out.max(axis=-1) == out.min(axis=-1)).all()
+    assert np.abs(out.astype(int) - gray).max() <= 1
