@@ -11,10 +11,15 @@ field                        default             meaning
 data                         "synthetic"         where images come from: ``synthetic`` (smooth
                                                  colour fields whose ab follow L; tests and
                                                  benchmarks), ``npy`` (uint8 (N,S,S,3) .npy
-                                                 files, memory-mapped) or ``cache`` (the
+                                                 files, memory-mapped), ``cache`` (the
                                                  train/val splits of a colorization.data cache)
+                                                 or ``pack`` (a JPEG pack, decoded once)
 train_path, val_path         None                the ``npy`` arrays (train, validation)
-cache_dir                    None                the ``cache`` folder (notebooks pass the cache)
+cache_dir                    None                the ``cache`` folder (notebooks pass the cache);
+                                                 for ``pack``, where its cache is built
+pack_path                    None                ``data: pack``: a colorization.data JPEG pack
+                                                 (folder or pack.npz), decoded into a cache
+                                                 (default ``<data_dir>/cache/pack-<folder>``)
 manifest_path                None                split manifest CSV, hashed into provenance
 manifest_hash                None                data manifest hash, if known (provenance)
 synthetic_train/_val         256 / 64            sizes of the synthetic sets
@@ -68,7 +73,7 @@ class ConfigError(ValueError):
 
 
 _CHOICES = {
-    "data": ("synthetic", "npy", "cache"),
+    "data": ("synthetic", "npy", "cache", "pack"),
     "upsampling": ("nearest", "bilinear"),
     "precision": ("float32", "mixed_bfloat16"),
     "loss": ("mse",),
@@ -82,6 +87,7 @@ _CHOICES = {
 RESUMABLE_CHANGES = frozenset({
     "epochs", "verbose", "early_stopping_patience", "min_delta", "loop", "steps_per_execution",
     "data_placement", "distribution", "jit_compile", "keep_checkpoints", "train_path", "val_path", "cache_dir",
+    "pack_path",
 })
 
 
@@ -94,6 +100,7 @@ class TrainConfig:
     train_path: str | None = None
     val_path: str | None = None
     cache_dir: str | None = None
+    pack_path: str | None = None
     manifest_path: str | None = None
     manifest_hash: str | None = None
     synthetic_train: int = 256
@@ -150,6 +157,8 @@ class TrainConfig:
             raise ConfigError(f"jit_compile must be true, false or auto; got {self.jit_compile!r}")
         if self.data == "npy" and not (self.train_path and self.val_path):
             raise ConfigError("data: npy needs train_path and val_path")
+        if self.data == "pack" and not self.pack_path:
+            raise ConfigError("data: pack needs pack_path")
 
     # --- conversions -----------------------------------------------------------
     def to_dict(self) -> dict:

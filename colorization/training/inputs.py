@@ -93,6 +93,20 @@ def cache_data(cache) -> TrainData:
                      manifest_hash=cache.meta.get("manifest_hash"), description=f"cache {cache.folder}")
 
 
+def pack_data(pack_path: str | Path, cache_dir: str | Path | None = None) -> TrainData:
+    """A JPEG pack (``colorization.data.write_pack``), decoded once into an image cache
+    (reused while the pack is unchanged) and split like any cache."""
+    from colorization.data import cache_from_pack, data_dir, load_pack
+
+    try:
+        pack = load_pack(pack_path)
+    except (OSError, ValueError, KeyError) as error:
+        raise ConfigError(f"{pack_path}: cannot read the pack ({error})") from None
+    folder = Path(cache_dir) if cache_dir else data_dir() / "cache" / f"pack-{pack.path.parent.name}"
+    cache = cache_from_pack(pack, folder, progress=False)
+    return cache_data(cache)
+
+
 def load_data(config: TrainConfig) -> TrainData:
     """Map a configuration's data fields to :class:`TrainData`."""
     if config.data == "synthetic":
@@ -108,6 +122,8 @@ def load_data(config: TrainConfig) -> TrainData:
                          description=f"{config.train_path} + {config.val_path}")
     elif config.data == "cache":
         data = cache_data(config.cache_dir)
+    elif config.data == "pack":
+        data = pack_data(config.pack_path, config.cache_dir)
     else:  # pragma: no cover - validated by TrainConfig
         raise ConfigError(f"unknown data source {config.data!r}")
     if config.max_train_images:

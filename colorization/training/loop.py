@@ -217,6 +217,8 @@ def _run_fit(config, network, data, state, book, provenance) -> None:
             self.start, self.validation = time.perf_counter(), 0.0
 
         def on_test_begin(self, logs=None):
+            # wait for the epoch's last (asynchronously dispatched) step: it updates the counter
+            keras.ops.convert_to_numpy(network.optimizer.iterations)
             self.test_start = time.perf_counter()
 
         def on_test_end(self, logs=None):

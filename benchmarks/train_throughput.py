@@ -1,0 +1,211 @@
+"""Training throughput of the paper's network on one accelerator (Keras on JAX).
+
+    KERAS_BACKEND=jax python benchmarks/train_throughput.py --out results/bench
+
+Variants:
+
+``model``   the network alone: the trainer's Keras network, optimizer (Adam) and loss in a
+            jitted ``lax.scan`` of K steps on one resident float batch of L and ab (no
+            gather, no Lab conversion): the ceiling for this network in Keras/XLA.
+``device``  the trainer itself (``train()``, ``loop: jax_scan``, ``data_placement:
+            device``): the uint8 set uploaded once; batches gathered, flipped and
+            converted to Lab inside the step. images/s of the steady epochs (the first
+            compiles), validation excluded, checkpoints (written in the background) included.
+``host``    the same with ``data_placement: host``: each chunk's uint8 batches gathered
+            in host memory and uploaded while the previous chunk runs.
+``fit``     the trainer with ``loop: fit`` (Keras ``fit``, uint8 batches from host memory).
+
+``--runs`` lists ``variant:precision:batch`` items (default: bf16 at batch 256 and 64,
+fp32 at 128), e.g. ``--runs model:bf16:256,device:bf16:256``.
+
+Images are random uint8 (never zeros: METHOD.md). Figures: images/s, share of the bf16
+dense peak (45.6 GFLOP per training image; ``--peak-tflops``, 790 by default), and the
+end-to-end cost relative to ``model``. Results go to ``OUT/results.jsonl`` and a table is
+printed last. ``--budget-s`` skips what would start after that many seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import numpy as np  # noqa: E402
+
+FLOP_PER_TRAIN_IMAGE = 45.6e9  # 3 x 15.2 GFLOP forward (PAPER.md, MEASUREMENTS.md)
+
+
+SHORT = {"bf16": "mixed_bfloat16", "fp32": "float32"}
+DEFAULT_RUNS = ("model:bf16:256,device:bf16:256,model:bf16:64,device:bf16:64,host:bf16:256,fit:bf16:256,"
+                "model:fp32:128,device:fp32:128")
+
+
+def _parse(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--runs", default=DEFAULT_RUNS,
+                   help="comma list of variant:precision:batch (variant: model, device, host, fit; "
+                        "precision: bf16, fp32), run in this order")
+    p.add_argument("--size", type=int, default=256, help="image side (256: the paper's)")
+    p.add_argument("--images", type=int, default=8192, help="training images for the trainer variants")
+    p.add_argument("--val-images", type=int, default=256)
+    p.add_argument("--epochs", type=int, default=3, help="trainer variants: epochs (the first compiles)")
+    p.add_argument("--chunk", type=int, default=32, help="steps per compiled call (steps_per_execution)")
+    p.add_argument("--calls", type=int, default=5, help="model variant: timed calls")
+    p.add_argument("--peak-tflops", type=float, default=790.0)
+    p.add_argument("--budget-s", type=float, default=1e9)
+    p.add_argument("--out", default=None)
+    return p.parse_args(argv)
+
+
+def _runs(text: str) -> list[tuple[str, str, int]]:
+    runs = []
+    for item in text.split(","):
+        variant, precision, batch = item.strip().split(":")
+        if variant not in ("model", "device", "host", "fit") or precision not in SHORT:
+            raise SystemExit(f"bad run {item!r}: expected variant:precision:batch")
+        runs.append((variant, SHORT[precision], int(batch)))
+    return runs
+
+
+def _random_uint8(n: int, size: int, seed: int) -> np.ndarray:
+    """n random images; a block of distinct ones repeated (fast to make, never zeros)."""
+    rng = np.random.default_rng(seed)
+    block = rng.integers(0, 256, (min(n, 512), size, size, 3), dtype=np.uint8)
+    return np.concatenate([block] * (-(-n // len(block))))[:n]
+
+
+def bench_model(precision: str, batch: int, args) -> dict:
+    import jax
+    import jax.numpy as jnp
+
+    from colorization.training.config import TrainConfig
+    from colorization.training.step import build_network, lab_batch, make_loss, make_optimizer
+
+    config = TrainConfig(input_size=args.size, precision=precision, batch_size=batch)
+    network, optimizer, loss = build_network(config), make_optimizer(config), make_loss(config)
+    optimizer.build(network.trainable_variables)
+    lightness, ab = jax.jit(lab_batch)(jnp.asarray(_random_uint8(batch, args.size, 1)))
+
+    def step(state, _):
+        trainable, non_trainable, opt_vars = state
+
+        def forward(trainable):
+            pred, nt = network.stateless_call(trainable, non_trainable, lightness, training=True)
+            return loss(ab, pred.astype("float32")), nt
+
+        (value, non_trainable), grads = jax.value_and_grad(forward, has_aux=True)(trainable)
+        trainable, opt_vars = optimizer.stateless_apply(opt_vars, grads, trainable)
+        return (trainable, non_trainable, opt_vars), value
+
+    unroll = args.chunk if jax.default_backend() == "cpu" else 1  # as the trainer (XLA:CPU loops are slow)
+    run = jax.jit(lambda state: jax.lax.scan(step, state, None, length=args.chunk, unroll=unroll), donate_argnums=0)
+    state = jax.device_put(tuple([np.asarray(v.value) for v in vs] for vs in (
+        network.trainable_variables, network.non_trainable_variables, optimizer.variables)))
+    start = time.perf_counter()
+    state, losses = run(state)
+    losses.block_until_ready()
+    compile_s = time.perf_counter() - start
+    times = []
+    for _ in range(args.calls):
+        start = time.perf_counter()
+        state, losses = run(state)
+        losses.block_until_ready()
+        times.append(time.perf_counter() - start)
+    finite = bool(np.isfinite(np.asarray(losses)).all())
+    del state, losses
+    return {"images_per_s": batch * args.chunk / statistics.median(times), "compile_s": compile_s,
+            "spread": (max(times) - min(times)) / statistics.median(times), "finite": finite}
+
+
+def bench_trainer(variant: str, precision: str, batch: int, args) -> dict:
+    from colorization.training.config import TrainConfig
+    from colorization.training.inputs import TrainData
+    from colorization.training.loop import train
+
+    n = args.images
+    data = TrainData(_random_uint8(n, args.size, 2), _random_uint8(args.val_images, args.size, 3),
+                     manifest_hash="benchmark-random", description="random uint8")
+    with tempfile.TemporaryDirectory() as folder:
+        config = TrainConfig(
+            input_size=args.size, precision=precision, batch_size=batch, epochs=args.epochs,
+            early_stopping_patience=None, steps_per_execution=args.chunk,
+            loop="fit" if variant == "fit" else "jax_scan",
+            data_placement="host" if variant == "host" else "device",
+            output_dir=str(Path(folder) / "run"), verbose=2,
+        )
+        result = train(config, data=data)
+    rows = result.state.history
+    steady = [r["images_per_s"] for r in rows[1:]] or [rows[0]["images_per_s"]]
+    first = rows[0]["seconds"] - (rows[1]["seconds"] if len(rows) > 1 else 0.0)
+    return {"images_per_s": statistics.median(steady), "compile_s": first,
+            "spread": (max(steady) - min(steady)) / statistics.median(steady),
+            "finite": all(np.isfinite(r["loss"]) for r in rows),
+            "epoch_images": (n // batch) * batch, "losses": [round(r["loss"], 5) for r in rows]}
+
+
+def main(argv=None) -> int:
+    args = _parse(argv)
+    import jax
+    import keras
+
+    device = jax.devices()[0]
+    card = getattr(device, "device_kind", device.platform)
+    print(f"keras {keras.__version__} on {keras.backend.backend()}, jax {jax.__version__}, device: {card} "
+          f"({len(jax.devices())} visible)", flush=True)
+    out = Path(args.out) if args.out else None
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    results = []
+    for variant, precision, batch in _runs(args.runs):
+        if time.perf_counter() - t0 > args.budget_s:
+            print(f"skip {variant} {precision} b{batch}: over the time budget", flush=True)
+            continue
+        print(f"--- {variant} {precision} batch {batch}", flush=True)
+        start = time.perf_counter()
+        try:
+            figures = bench_model(precision, batch, args) if variant == "model" else \
+                bench_trainer(variant, precision, batch, args)
+        except Exception as error:  # keep going: report what ran
+            figures = {"error": f"{type(error).__name__}: {str(error)[:300]}"}
+        gc.collect()
+        row = {"card": card, "variant": variant, "precision": precision, "batch": batch,
+               "chunk": args.chunk, "size": args.size, "seconds": round(time.perf_counter() - start, 1),
+               **figures}
+        if "images_per_s" in row:
+            row["pct_bf16_peak"] = 100 * row["images_per_s"] * FLOP_PER_TRAIN_IMAGE / (args.peak_tflops * 1e12)
+        results.append(row)
+        print(json.dumps(row), flush=True)
+        if out:
+            with open(out / "results.jsonl", "a") as handle:
+                handle.write(json.dumps(row) + "\n")
+    _table(results)
+    print(f"total {time.perf_counter() - t0:.0f}s", flush=True)
+    return 0
+
+
+def _table(results) -> None:
+    model = {(r["precision"], r["batch"]): r["images_per_s"] for r in results if r["variant"] == "model" and "images_per_s" in r}
+    print(f"\n| card | precision | batch | variant | images/s | % bf16 peak | vs model | compile s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results:
+        if "images_per_s" not in r:
+            print(f"| {r['card']} | {r['precision']} | {r['batch']} | {r['variant']} | {r['error']} | | | |")
+            continue
+        ref = model.get((r["precision"], r["batch"]))
+        versus = f"{100 * (r['images_per_s'] / ref - 1):+.1f}%" if ref and r["variant"] != "model" else ""
+        print(f"| {r['card']} | {r['precision']} | {r['batch']} | {r['variant']} | {r['images_per_s']:,.0f} | "
+              f"{r['pct_bf16_peak']:.1f} | {versus} | {r['compile_s']:.1f} |")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
