@@ -89,11 +89,14 @@ _FY_FROM_Y_LUT = (_L_FROM_Y_LUT + 16.0) / 116.0  # CIE f(Y), the form L takes in
 _LINEAR_STEPS = 65535
 # linear light quantized to 1/65535 -> 8-bit sRGB code; off by one code at most, and
 # only at code boundaries (the steepest slope is 12.92 * 255 / 65535 = 0.05 codes/step).
+# Linear light -> 8-bit sRGB code through a table indexed by floor(linear * 65535):
+# entry i holds the code of the bin's centre (i + 0.5) / 65535. One code off at most,
+# and only at code boundaries (the steepest slope is 12.92 * 255 / 65535 = 0.05 codes/bin).
 _SRGB8_FROM_LINEAR_LUT = np.clip(
     np.rint(
         255.0
         * np.where(
-            (x := np.arange(_LINEAR_STEPS + 1) / _LINEAR_STEPS) > 0.0031308,
+            (x := np.minimum((np.arange(_LINEAR_STEPS + 1) + 0.5) / _LINEAR_STEPS, 1.0)) > 0.0031308,
             1.055 * x ** (1 / 2.4) - 0.055,
             12.92 * x,
         )
@@ -166,9 +169,9 @@ def _lab_to_srgb8_rows(fy, y, ab, out, keep_lightness=True):
         for linear, fit in zip(channels, fitted):
             linear[outside] = fit
     for channel, linear in enumerate(channels):
-        np.clip(linear, 0.0, 1.0, out=linear)
         linear *= _LINEAR_STEPS
-        out[..., channel] = _SRGB8_FROM_LINEAR_LUT[np.rint(linear, out=linear).astype(np.uint16)]
+        np.clip(linear, 0.0, _LINEAR_STEPS, out=linear)
+        out[..., channel] = _SRGB8_FROM_LINEAR_LUT[linear.astype(np.uint16)]  # floor: see the table
 
 
 def lab_to_srgb8(lightness_plane: np.ndarray, ab: np.ndarray, keep_lightness: bool = True) -> np.ndarray:
