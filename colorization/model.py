@@ -124,3 +124,18 @@ def load_model(path: str | Path) -> keras.Model:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
     return keras.models.load_model(path, compile=False, safe_mode=True)
+
+
+def multiply_accumulates(model: keras.Model) -> int:
+    """Multiply-accumulate operations of one forward pass (convolutions only).
+
+    Per convolution: output height x width x output channels x (3 x 3 x input channels).
+    PAPER.md gives about 7.6 GMAC (15.2 GFLOP) for the paper's network at 256x256.
+    """
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2D):
+            _, height, width, channels = layer.output.shape
+            kernel_h, kernel_w, inputs, _ = layer.kernel.shape
+            total += height * width * channels * kernel_h * kernel_w * inputs
+    return int(total)

@@ -79,3 +79,10 @@ def test_loading_refuses_arbitrary_code(tmp_path):
 def test_save_requires_keras_suffix(tmp_path):
     with pytest.raises(ValueError, match=".keras"):
         save_model(build_paper_model(), tmp_path / "m.h5")
+
+
+def test_cost_matches_the_paper():
+    from colorization.model import multiply_accumulates
+
+    macs = multiply_accumulates(build_paper_model())
+    assert abs(macs / 1e9 - 7.6) < 0.05, macs  # PAPER.md: about 7.6 GMAC (15.2 GFLOP) per 256x256 image
