@@ -15,8 +15,10 @@ Variants:
             in host memory and uploaded while the previous chunk runs.
 ``fit``     the trainer with ``loop: fit`` (Keras ``fit``, uint8 batches from host memory).
 
-``--runs`` lists ``variant:precision:batch`` items (default: bf16 at batch 256 and 64,
-fp32 at 128), e.g. ``--runs model:bf16:256,device:bf16:256``.
+``--runs`` lists ``variant:precision:batch[:images[:epochs]]`` items (default: bf16 at
+batch 256 and 64, fp32 at 128), e.g. ``--runs model:bf16:256,device:bf16:64:3119:8``.
+Trainer variants report images/s of training alone and of the whole epoch cycle
+(validation, variable sync and checkpoint writing included).
 
 Images are random uint8 (never zeros: METHOD.md). Figures: images/s, share of the bf16
 dense peak (45.6 GFLOP per training image; ``--peak-tflops``, 790 by default), and the
@@ -65,13 +67,14 @@ def _parse(argv):
     return p.parse_args(argv)
 
 
-def _runs(text: str) -> list[tuple[str, str, int]]:
+def _runs(text: str) -> list[tuple]:
     runs = []
     for item in text.split(","):
-        variant, precision, batch = item.strip().split(":")
-        if variant not in ("model", "device", "host", "fit") or precision not in SHORT:
-            raise SystemExit(f"bad run {item!r}: expected variant:precision:batch")
-        runs.append((variant, SHORT[precision], int(batch)))
+        parts = item.strip().split(":")
+        if len(parts) not in (3, 4, 5) or parts[0] not in ("model", "device", "host", "fit") or parts[1] not in SHORT:
+            raise SystemExit(f"bad run {item!r}: expected variant:precision:batch[:images[:epochs]]")
+        variant, precision, batch, *rest = parts
+        runs.append((variant, SHORT[precision], int(batch), *(int(x) for x in rest)))
     return runs
 
 
@@ -125,17 +128,18 @@ def bench_model(precision: str, batch: int, args) -> dict:
             "spread": (max(times) - min(times)) / statistics.median(times), "finite": finite}
 
 
-def bench_trainer(variant: str, precision: str, batch: int, args) -> dict:
+def bench_trainer(variant: str, precision: str, batch: int, args, images: int | None = None,
+                  epochs: int | None = None) -> dict:
     from colorization.training.config import TrainConfig
     from colorization.training.inputs import TrainData
     from colorization.training.loop import train
 
-    n = args.images
+    n, epochs = images or args.images, epochs or args.epochs
     data = TrainData(_random_uint8(n, args.size, 2), _random_uint8(args.val_images, args.size, 3),
                      manifest_hash="benchmark-random", description="random uint8")
     with tempfile.TemporaryDirectory() as folder:
         config = TrainConfig(
-            input_size=args.size, precision=precision, batch_size=batch, epochs=args.epochs,
+            input_size=args.size, precision=precision, batch_size=batch, epochs=epochs,
             early_stopping_patience=None, steps_per_execution=args.chunk,
             loop="fit" if variant == "fit" else "jax_scan",
             data_placement="host" if variant == "host" else "device",
@@ -144,11 +148,13 @@ def bench_trainer(variant: str, precision: str, batch: int, args) -> dict:
         result = train(config, data=data)
     rows = result.state.history
     steady = [r["images_per_s"] for r in rows[1:]] or [rows[0]["images_per_s"]]
+    epoch_images = (n // batch) * batch
+    wall = [epoch_images / r["wall_seconds"] for r in rows[1:]] or [epoch_images / rows[0]["wall_seconds"]]
     first = rows[0]["seconds"] - (rows[1]["seconds"] if len(rows) > 1 else 0.0)
-    return {"images_per_s": statistics.median(steady), "compile_s": first,
-            "spread": (max(steady) - min(steady)) / statistics.median(steady),
+    return {"images_per_s": statistics.median(steady), "wall_images_per_s": statistics.median(wall),
+            "compile_s": first, "spread": (max(steady) - min(steady)) / statistics.median(steady),
             "finite": all(np.isfinite(r["loss"]) for r in rows),
-            "epoch_images": (n // batch) * batch, "losses": [round(r["loss"], 5) for r in rows]}
+            "epoch_images": epoch_images, "epochs": epochs, "losses": [round(r["loss"], 5) for r in rows]}
 
 
 def main(argv=None) -> int:
@@ -165,7 +171,7 @@ def main(argv=None) -> int:
         out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     results = []
-    for variant, precision, batch in _runs(args.runs):
+    for variant, precision, batch, *extra in _runs(args.runs):
         if time.perf_counter() - t0 > args.budget_s:
             print(f"skip {variant} {precision} b{batch}: over the time budget", flush=True)
             continue
@@ -173,11 +179,12 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         try:
             figures = bench_model(precision, batch, args) if variant == "model" else \
-                bench_trainer(variant, precision, batch, args)
+                bench_trainer(variant, precision, batch, args, *extra)
         except Exception as error:  # keep going: report what ran
             figures = {"error": f"{type(error).__name__}: {str(error)[:300]}"}
         gc.collect()
         row = {"card": card, "variant": variant, "precision": precision, "batch": batch,
+               "images": extra[0] if extra else (None if variant == "model" else args.images),
                "chunk": args.chunk, "size": args.size, "seconds": round(time.perf_counter() - start, 1),
                **figures}
         if "images_per_s" in row:
@@ -194,16 +201,18 @@ def main(argv=None) -> int:
 
 def _table(results) -> None:
     model = {(r["precision"], r["batch"]): r["images_per_s"] for r in results if r["variant"] == "model" and "images_per_s" in r}
-    print(f"\n| card | precision | batch | variant | images/s | % bf16 peak | vs model | compile s |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("\n| card | precision | batch | variant | train images | images/s | % bf16 peak | vs model | "
+          "images/s with val + checkpoints | compile s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
+        head = f"| {r['card']} | {r['precision']} | {r['batch']} | {r['variant']} | {r.get('images') or ''} |"
         if "images_per_s" not in r:
-            print(f"| {r['card']} | {r['precision']} | {r['batch']} | {r['variant']} | {r['error']} | | | |")
+            print(f"{head} {r['error']} | | | | |")
             continue
         ref = model.get((r["precision"], r["batch"]))
         versus = f"{100 * (r['images_per_s'] / ref - 1):+.1f}%" if ref and r["variant"] != "model" else ""
-        print(f"| {r['card']} | {r['precision']} | {r['batch']} | {r['variant']} | {r['images_per_s']:,.0f} | "
-              f"{r['pct_bf16_peak']:.1f} | {versus} | {r['compile_s']:.1f} |")
+        wall = f"{r['wall_images_per_s']:,.0f}" if "wall_images_per_s" in r else ""
+        print(f"{head} {r['images_per_s']:,.0f} | {r['pct_bf16_peak']:.1f} | {versus} | {wall} | {r['compile_s']:.1f} |")
     sys.stdout.flush()
 
 

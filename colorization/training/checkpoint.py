@@ -30,7 +30,9 @@ from pathlib import Path
 from colorization.files import write_text_atomic
 from colorization.training.config import TrainConfig
 
-HISTORY_FIELDS = ("epoch", "loss", "val_loss", "learning_rate", "seconds", "images_per_s")
+# seconds: training only; wall_seconds: the whole cycle since the previous epoch's end
+# (training, validation, checkpoint writing; the first includes compilation)
+HISTORY_FIELDS = ("epoch", "loss", "val_loss", "learning_rate", "seconds", "wall_seconds", "images_per_s")
 
 
 @dataclass

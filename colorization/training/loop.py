@@ -212,6 +212,11 @@ def _run_fit(config, network, data, state, book, provenance) -> None:
     images_per_epoch = len(train_batches) * config.batch_size
 
     class Epochs(keras.callbacks.Callback):
+        mark = None  # the cycle clock: training, validation, the previous epoch's checkpoint
+
+        def on_train_begin(self, logs=None):
+            self.mark = time.perf_counter()
+
         def on_epoch_begin(self, epoch, logs=None):
             train_batches.set_epoch(epoch)
             self.start, self.validation = time.perf_counter(), 0.0
@@ -225,10 +230,13 @@ def _run_fit(config, network, data, state, book, provenance) -> None:
             self.validation += time.perf_counter() - self.test_start
 
         def on_epoch_end(self, epoch, logs=None):
-            seconds = time.perf_counter() - self.start - self.validation
-            logs = dict(logs or {}, seconds=round(seconds, 3), images_per_s=round(images_per_epoch / seconds, 1),
+            now = time.perf_counter()
+            seconds = now - self.start - self.validation
+            wall, self.mark = now - self.mark, now
+            logs = dict(logs or {}, seconds=round(seconds, 3), wall_seconds=round(wall, 3),
+                        images_per_s=round(images_per_epoch / seconds, 1),
                         learning_rate=_learning_rate(network.optimizer))
-            provenance.epoch(epoch + 1, images_per_epoch, seconds)
+            provenance.epoch(epoch + 1, images_per_epoch, seconds, wall)
             if book.end_epoch(epoch + 1, logs, network):
                 self.model.stop_training = True
                 _log(f"early stopping: no val_loss improvement for {config.early_stopping_patience} epochs")
@@ -283,29 +291,47 @@ def _run_jax_scan(config, network, data, state, book, provenance, mesh) -> None:
     val_weight = (np.arange(padded) < n_val).astype(np.float32)
     val_index, val_weight = val_index.reshape(-1, batch), val_weight.reshape(-1, batch)
 
+    def gather(images, index):
+        """images[index] (K, B, H, W, 3), copied by 8 threads (numpy releases the GIL)."""
+        flat = index.reshape(-1)
+        out = np.empty((flat.size,) + images.shape[1:], images.dtype)
+        parts = [p for p in np.array_split(np.arange(flat.size), 8) if p.size]
+        list(gatherers.map(lambda p: np.take(images, flat[p], axis=0, out=out[p[0] : p[-1] + 1]), parts))
+        return out.reshape(index.shape + images.shape[1:])
+
     def inputs(images, index, flips):
         """Device arguments for one chunk: indices (device data) or the uint8 batches."""
-        x = index if placement == "device" else np.asarray(images[index.reshape(-1)]).reshape(index.shape + images.shape[1:])
+        x = index if placement == "device" else gather(images, index)
         return put(x, by_batch), put(flips, by_batch)
+
+    def chunks():
+        """(epoch, last chunk of the epoch?, indices, flips) over all remaining epochs."""
+        for epoch in range(state.epoch, config.epochs):
+            order, flips = epoch_order(n_train, batch, config.seed, epoch, config.flip)
+            for c0 in range(0, steps, chunk):
+                yield epoch, c0 + chunk >= steps, order[c0 : c0 + chunk], flips[c0 : c0 + chunk]
 
     values = lambda variables: [np.asarray(v.value) for v in variables]  # copies: the loop donates its buffers
     train_state = put((values(network.trainable_variables), values(network.non_trainable_variables),
                        values(optimizer.variables)))
 
-    with ThreadPoolExecutor(1, thread_name_prefix="feeder") as feeder:
-        for epoch in range(state.epoch, config.epochs):
-            order, flips = epoch_order(n_train, batch, config.seed, epoch, config.flip)
-            starts = list(range(0, steps, chunk))
-            start = time.perf_counter()
-            losses = []
-            pending = feeder.submit(inputs, data.train, order[: chunk], flips[: chunk])
-            for k, c0 in enumerate(starts):
-                xs, fs = pending.result()
-                if k + 1 < len(starts):  # prepare the next chunk while this one runs
-                    c1 = starts[k + 1]
-                    pending = feeder.submit(inputs, data.train, order[c1 : c1 + chunk], flips[c1 : c1 + chunk])
-                train_state, chunk_losses = train_chunk(train_state, train_images, xs, fs)
-                losses.append(chunk_losses)
+    mark = time.perf_counter()  # the cycle clock: compile, train, validation, waiting for files
+    with ThreadPoolExecutor(1, thread_name_prefix="feeder") as feeder, \
+            ThreadPoolExecutor(8, thread_name_prefix="gather") as gatherers:
+        plan = chunks()
+        upcoming = next(plan)
+        pending = feeder.submit(inputs, data.train, *upcoming[2:])
+        losses, start = [], time.perf_counter()
+        while upcoming is not None:
+            epoch, last = upcoming[:2]
+            xs, fs = pending.result()
+            upcoming = next(plan, None)
+            if upcoming is not None:  # prepare the next chunk (maybe the next epoch's) while this one runs
+                pending = feeder.submit(inputs, data.train, *upcoming[2:])
+            train_state, chunk_losses = train_chunk(train_state, train_images, xs, fs)
+            losses.append(chunk_losses)
+            if not last:
+                continue
             train_loss = float(np.mean(np.concatenate([np.asarray(x) for x in losses])))
             seconds = time.perf_counter() - start
 
@@ -321,12 +347,16 @@ def _run_jax_scan(config, network, data, state, book, provenance, mesh) -> None:
                 for variable, array in zip(variables, arrays):
                     variable.assign(np.asarray(array))
             images = steps * batch
-            provenance.epoch(epoch + 1, images, seconds)
+            now = time.perf_counter()
+            wall, mark = now - mark, now
+            provenance.epoch(epoch + 1, images, seconds, wall)
             if config.verbose:
                 _log(f"Epoch {epoch + 1}/{config.epochs} - {seconds:.2f}s - loss: {train_loss:.4f} - "
-                     f"val_loss: {val_loss:.4f} - {images / seconds:,.0f} img/s")
+                     f"val_loss: {val_loss:.4f} - {images / seconds:,.0f} img/s ({images / wall:,.0f} with "
+                     f"validation and checkpoints)")
             logs = {"loss": train_loss, "val_loss": val_loss, "seconds": round(seconds, 3),
-                    "images_per_s": round(images / seconds, 1), "learning_rate": _learning_rate(optimizer)}
+                    "wall_seconds": round(wall, 3), "images_per_s": round(images / seconds, 1),
+                    "learning_rate": _learning_rate(optimizer)}
             if not math.isfinite(train_loss):
                 print(f"warning: non-finite training loss at epoch {epoch + 1}", file=sys.stderr)
             stop = book.end_epoch(epoch + 1, logs, network)
@@ -334,3 +364,4 @@ def _run_jax_scan(config, network, data, state, book, provenance, mesh) -> None:
             if stop:
                 _log(f"early stopping: no val_loss improvement for {config.early_stopping_patience} epochs")
                 break
+            losses, start = [], time.perf_counter()

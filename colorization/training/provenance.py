@@ -112,23 +112,27 @@ class Provenance:
             "train_seconds": 0.0,
             "train_images": 0,
             "images_per_s": None,
-            "steady_images_per_s": None,
+            "steady_images_per_s": None,  # median over epochs after the first, training only
+            "steady_wall_images_per_s": None,  # the same with validation and checkpoints
         }
         self.record["sessions"].append(self.session)
         self._t0 = time.perf_counter()
         self._epoch_rates: list[float] = []
         self.write()
 
-    def epoch(self, epoch: int, images: int, seconds: float) -> None:
+    def epoch(self, epoch: int, images: int, seconds: float, wall: float | None = None) -> None:
+        """Record an epoch: ``seconds`` of training alone, ``wall`` for the whole cycle."""
         s = self.session
         s["end_epoch"] = epoch
         s["train_images"] += images
         s["train_seconds"] += seconds
         s["wall_seconds"] = time.perf_counter() - self._t0
         s["images_per_s"] = s["train_images"] / s["train_seconds"] if s["train_seconds"] else None
-        self._epoch_rates.append(images / seconds if seconds else 0.0)
-        steady = sorted(self._epoch_rates[1:])  # the first epoch includes compilation
-        s["steady_images_per_s"] = steady[len(steady) // 2] if steady else None
+        self._epoch_rates.append((images / seconds if seconds else 0.0, images / wall if wall else 0.0))
+        steady = self._epoch_rates[1:]  # the first epoch includes compilation
+        if steady:
+            s["steady_images_per_s"] = sorted(r[0] for r in steady)[len(steady) // 2]
+            s["steady_wall_images_per_s"] = sorted(r[1] for r in steady)[len(steady) // 2]
 
     def finish(self, status: str, state, model_path: Path | None) -> None:
         self.session["wall_seconds"] = time.perf_counter() - self._t0
