@@ -24,6 +24,34 @@ Images are random uint8 (never zeros: METHOD.md). Figures: images/s, share of th
 dense peak (45.6 GFLOP per training image; ``--peak-tflops``, 790 by default), and the
 end-to-end cost relative to ``model``. Results go to ``OUT/results.jsonl`` and a table is
 printed last. ``--budget-s`` skips what would start after that many seconds.
+
+Measured 2026-11-27 (Keras 3.15.1, JAX 0.11.2, 256x256, Adam, steps_per_execution 32,
+8,192 random training images unless noted). "cycle": the whole epoch, with validation on
+256 images, the variable sync and a checkpoint every epoch.
+
+| card | prec. | batch | variant | images/s | cycle images/s | % bf16 peak | vs model |
+|---|---|---|---|---|---|---|---|
+| H100 80GB HBM3 | bf16 | 256 | model  | 6,399 |       | 36.9 |       |
+| H100 80GB HBM3 | bf16 | 256 | device | 6,233 | 5,835 | 36.0 | -2.6% |
+| H100 80GB HBM3 | bf16 | 256 | host   | 6,238 | 5,684 | 36.0 | -2.5% |
+| H100 80GB HBM3 | bf16 | 256 | fit    | 6,033 | 4,721 | 34.8 | -5.7% |
+| H100 80GB HBM3 | bf16 | 64  | model  | 6,115 |       | 35.3 |       |
+| H100 80GB HBM3 | bf16 | 64  | device | 5,988 | 5,689 | 34.6 | -2.1% |
+| H100 80GB HBM3 | bf16 | 64  | device, 3,119 images (Caltech-101 train split), 8 epochs | 6,004 | 5,172 | 34.7 | -1.8% |
+| H100 80GB HBM3 | fp32 | 128 | model  | 3,047 |       | 17.6 |       |
+| H100 80GB HBM3 | fp32 | 128 | device | 2,994 | 2,902 | 17.3 | -1.7% |
+| H200           | bf16 | 256 | model  | 7,075 |       | 40.8 |       |
+| H200           | bf16 | 256 | device | 6,916 |       | 39.9 | -2.2% |
+| H200           | bf16 | 64  | model  | 6,875 |       | 39.7 |       |
+| H200           | bf16 | 64  | device | 6,652 |       | 38.4 | -3.2% |
+| H200           | bf16 | 256 | fit    | 6,725 |       | 38.8 | -4.9% |
+| H200           | fp32 | 128 | model  | 3,384 |       | 19.5 |       |
+| H200           | fp32 | 128 | device | 3,302 |       | 19.1 | -2.4% |
+
+The H200 run (default ``--runs``, ``--budget-s 400``) came before the cross-epoch
+prefetch and threaded gather of ``host`` (then 4,370 images/s) and the cycle column.
+The H100 run: ``--budget-s 330 --runs model:bf16:256,device:bf16:256,model:bf16:64,``
+``device:bf16:64,device:bf16:64:3119:8,host:bf16:256,fit:bf16:256,model:fp32:128,device:fp32:128``.
 """
 
 from __future__ import annotations

@@ -68,3 +68,24 @@ def test_cli_train_reports_config_errors(capsys):
     assert "loop must be one of" in capsys.readouterr().err
     assert main(["train", "--set", "epochs=3", "--print-config"]) == 0
     assert "epochs: 3" in capsys.readouterr().out
+
+
+def test_bookkeeper_best_early_stopping_and_pruning(tmp_path):
+    from colorization.training.checkpoint import Bookkeeper, RunFolder, RunState
+    from colorization.training.step import build_network, make_loss, make_optimizer
+
+    config = TrainConfig(**{**TINY, "epochs": 10, "early_stopping_patience": 2, "keep_checkpoints": 2},
+                         output_dir=str(tmp_path))
+    network = build_network(config)
+    network.compile(optimizer=make_optimizer(config), loss=make_loss(config))
+    folder = RunFolder(tmp_path)
+    book = Bookkeeper(folder, config, RunState())
+    stops = [book.end_epoch(e, {"loss": 1.0 / e, "val_loss": v}, network)
+             for e, v in enumerate([1.0, 0.5, 0.6, 0.7], start=1)]
+    assert stops == [False, False, False, True]
+    state = folder.read_state()
+    assert (state.epoch, state.best_epoch, state.best_val_loss, state.wait) == (4, 2, 0.5, 2)
+    assert state.stopped_early is True
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["epoch-0003.keras", "epoch-0004.keras"]
+    assert (tmp_path / "best.keras").is_file()
+    assert [int(r["epoch"]) for r in csv.DictReader(open(tmp_path / "history.csv"))] == [1, 2, 3, 4]
