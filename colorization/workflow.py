@@ -100,3 +100,17 @@ def write_provenance(folder, profile: str, weights: Path | None = None, manifest
     path = Path(folder) / "provenance.json"
     write_text_atomic(path, json.dumps(record, indent=2, default=str) + "\n")
     return path
+
+
+def finished_run(run_dir) -> dict | None:
+    """The state of a training run in ``run_dir`` if it has finished (all epochs, or
+    early stopping), else None. Notebook 02 then shows the run's record instead of
+    training again (a reference run made on a GPU is kept this way)."""
+    from colorization.training.checkpoint import RunFolder
+
+    folder = RunFolder(run_dir)
+    if not folder.has_state() or not folder.model_path.is_file():
+        return None
+    state = folder.read_state()
+    config = folder.read_config()
+    return vars(state) if state.stopped_early or state.epoch >= config.epochs else None
