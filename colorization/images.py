@@ -110,10 +110,15 @@ def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> LoadedImage:
 
 
 def _apply_exif_orientation(img: Image.Image) -> Image.Image:
-    """Rotate/flip as the EXIF Orientation tag says; ignore unreadable EXIF blocks."""
+    """Rotate/flip as the EXIF Orientation tag says; ignore unreadable EXIF blocks.
+
+    Images without a rotation are returned as they are (no copy of the pixels).
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            if img.getexif().get(0x0112, 1) in (1, None):
+                return img
             return ImageOps.exif_transpose(img)
     except Exception:  # a broken EXIF block should not cost the picture
         return img
@@ -139,8 +144,8 @@ def _to_loaded(img: Image.Image, source_mode: str, path: str) -> LoadedImage:
     if mode in ("RGBA", "RGBa"):
         array = np.asarray(img.convert("RGBA"))
         return LoadedImage(np.ascontiguousarray(array[..., :3]), np.ascontiguousarray(array[..., 3]), is_gray, source_mode, path)
-    # RGB, CMYK, YCbCr, LAB, HSV ...: Pillow's conversion to RGB
-    return LoadedImage(np.asarray(img.convert("RGB")), None, is_gray, source_mode, path)
+    # RGB as it is; CMYK, YCbCr, LAB, HSV ...: Pillow's conversion to RGB
+    return LoadedImage(np.asarray(img if mode == "RGB" else img.convert("RGB")), None, is_gray, source_mode, path)
 
 
 def _to_uint16(plane: np.ndarray) -> np.ndarray:

@@ -53,10 +53,21 @@ def resize(image: np.ndarray, shape: tuple[int, int], resample: str = "bicubic")
     method = _FILTERS[resample]
     size = (width, height)  # Pillow speaks (width, height)
     if image.dtype == np.uint8 and (image.ndim == 2 or image.shape[2] in (3, 4)):
-        return np.asarray(Image.fromarray(image).resize(size, method))
+        # Shrinking by more than 2x first reduces by whole factors with a box filter
+        # (Pillow's reducing_gap): several times faster on large photos, same look.
+        gap = 2.0 if min(image.shape[0] / height, image.shape[1] / width) > 2 else None
+        return np.asarray(_pil_view(image).resize(size, method, reducing_gap=gap))
     if image.ndim == 2:
         return _resize_plane(image, size, method)
     return np.stack([_resize_plane(image[..., c], size, method) for c in range(image.shape[2])], axis=-1)
+
+
+def _pil_view(image: np.ndarray) -> Image.Image:
+    """A Pillow image over a uint8 array, sharing its memory when the layout allows."""
+    mode = "L" if image.ndim == 2 else {3: "RGB", 4: "RGBA"}[image.shape[2]]
+    if image.flags["C_CONTIGUOUS"]:
+        return Image.frombuffer(mode, (image.shape[1], image.shape[0]), image, "raw", mode, 0, 1)
+    return Image.fromarray(image)
 
 
 def _resize_plane(plane: np.ndarray, size, method) -> np.ndarray:
