@@ -15,7 +15,7 @@ import numpy as np
 from colorization.files import atomic_path
 
 
-def save_figure(figure, path: str | Path, dpi: int = 110) -> Path:
+def save_figure(figure, path: str | Path, dpi: int = 80) -> Path:
     """Write ``figure`` to ``path`` (PNG) atomically and return the path."""
     path = Path(path)
     with atomic_path(path) as tmp:
@@ -39,7 +39,7 @@ def contact_sheet(images: Sequence[np.ndarray], titles: Sequence[str] = (), colu
         ax.set_title(title, fontsize=7)
     if suptitle:
         figure.suptitle(suptitle, fontsize=10)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (rows * cell_inches)) if suptitle else None)
     return figure
 
 
@@ -64,7 +64,7 @@ def comparison_grid(rows: Sequence[Sequence[np.ndarray]], column_titles: Sequenc
                 ax.set_ylabel(row_titles[r], fontsize=7)
     if suptitle:
         figure.suptitle(suptitle, fontsize=10)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (n_rows * cell_inches)) if suptitle else None)
     return figure
 
 

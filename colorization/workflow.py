@@ -109,7 +109,7 @@ def finished_run(run_dir) -> dict | None:
     from colorization.training.checkpoint import RunFolder
 
     folder = RunFolder(run_dir)
-    if not folder.has_state() or not folder.model_path.is_file():
+    if not folder.has_state():
         return None
     state = folder.read_state()
     config = folder.read_config()
