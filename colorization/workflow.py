@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import platform
-import subprocess
 from pathlib import Path
 
 from colorization.files import write_text_atomic
@@ -66,23 +65,13 @@ def analysis_weights(choice: str, results_dir) -> tuple[Path, str]:
     return path, f"weights file {path}"
 
 
-def git_commit(root: Path | None = None) -> str | None:
-    """The checkout's commit (with ``-dirty`` if it has changes), or None outside git."""
-    root = root or Path(__file__).resolve().parents[1]
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return commit + ("-dirty" if dirty else "")
-
-
 def write_provenance(folder, profile: str, weights: Path | None = None, manifest_hash: str | None = None, **extra) -> Path:
     """Write ``provenance.json`` in ``folder``: profile, weights and their sha256, data
     manifest hash, git commit, versions. Every results folder carries one."""
     import keras
 
     from colorization import __version__
+    from colorization.training import provenance
     from colorization.weights import sha256_of
 
     record = {
@@ -90,7 +79,7 @@ def write_provenance(folder, profile: str, weights: Path | None = None, manifest
         "weights": str(weights) if weights else None,
         "weights_sha256": sha256_of(weights) if weights else None,
         "data_manifest_hash": manifest_hash,
-        "git_commit": git_commit(),
+        "git": provenance.git_commit(),
         "package_version": __version__,
         "keras": keras.__version__,
         "keras_backend": keras.backend.backend(),

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from colorization.cli import positive_int
 from colorization.images import IMAGE_SUFFIXES, MAX_PIXELS, ImageError, load_image, save_png
 
 
@@ -27,23 +28,11 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--weights", metavar="FILE", help=".keras model (default: the shipped reference model)")
     parser.add_argument("--mode", choices=("full", "paper"), default="full",
                         help="full: the image's own size (default); paper: the paper's 256x256 centre crop")
-    parser.add_argument("--batch-size", type=_positive_int, default=8, metavar="N", help="images per network call (default 8)")
+    parser.add_argument("--batch-size", type=positive_int, default=8, metavar="N", help="images per network call (default 8)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    parser.add_argument("--max-pixels", type=_positive_int, default=MAX_PIXELS, metavar="N",
+    parser.add_argument("--max-pixels", type=positive_int, default=MAX_PIXELS, metavar="N",
                         help=f"refuse images with more pixels (decompression-bomb guard, default {MAX_PIXELS:,})")
     parser.set_defaults(run=run)
-
-
-def _positive_int(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 @dataclass

@@ -18,17 +18,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from colorization.cli import positive_int
 from colorization.commands.download import add_source_options, open_source
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _ab_pair(text: str) -> tuple[float, float]:
@@ -61,8 +52,8 @@ def add_parser(subparsers) -> None:
                         help="use this manifest.csv (from `colorization prepare`) instead of building one")
     parser.add_argument("--resolution", choices=RESOLUTIONS, default="paper",
                         help="paper: the 256x256 paper crop (default); full: each image at its own size")
-    parser.add_argument("--limit", type=_positive, metavar="N", help="evaluate only N images, spread over the split")
-    parser.add_argument("--batch-size", type=_positive, default=8, metavar="N", help="images per network call (default 8)")
+    parser.add_argument("--limit", type=positive_int, metavar="N", help="evaluate only N images, spread over the split")
+    parser.add_argument("--batch-size", type=positive_int, default=8, metavar="N", help="images per network call (default 8)")
     parser.add_argument("--mean-ab", type=_ab_pair, metavar="A,B",
                         help="mean-ab baseline constant (default: computed over the train split)")
     parser.add_argument("--cache", metavar="DIR", help="image cache folder (default: under the data folder)")

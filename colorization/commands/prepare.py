@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from colorization.cli import positive_int
 from colorization.commands.download import add_source_options, open_source
 from colorization.data import splits
 
@@ -31,16 +32,6 @@ def _fractions(text: str) -> tuple[float, float, float]:
     return parts
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "prepare",
@@ -53,12 +44,12 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--seed", type=int, default=splits.DEFAULT_SEED, help="split seed (default 0)")
     parser.add_argument("--fractions", type=_fractions, default=splits.DEFAULT_FRACTIONS, metavar="T,V,T",
                         help="train,val,test fractions per category (default 0.8,0.1,0.1)")
-    parser.add_argument("--max-per-category", type=_positive, metavar="N",
+    parser.add_argument("--max-per-category", type=positive_int, metavar="N",
                         help="use at most N usable images per category (seeded choice)")
-    parser.add_argument("--limit", type=_positive, metavar="N",
+    parser.add_argument("--limit", type=positive_int, metavar="N",
                         help="look at only N files, evenly spaced (quick trials)")
     parser.add_argument("--workers", type=int, metavar="N", help="parallel decoders (default: one per core)")
-    parser.add_argument("--pack-quality", type=_positive, default=85, metavar="Q", help="JPEG quality (default 85)")
+    parser.add_argument("--pack-quality", type=positive_int, default=85, metavar="Q", help="JPEG quality (default 85)")
     parser.add_argument("--subsampling", choices=("4:2:0", "4:2:2", "4:4:4"), default="4:2:0",
                         help="JPEG chroma subsampling of the pack (default 4:2:0)")
     parser.add_argument("--no-pack", action="store_true", help="do not write pack.npz")

@@ -23,7 +23,6 @@ Resolutions
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -260,23 +259,6 @@ class Results:
     markdown: str
 
 
-def git_commit() -> dict:
-    """Commit of the source tree the package is imported from (None outside git)."""
-    root = Path(__file__).resolve().parents[2]
-
-    def git(*args):
-        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
-
-    try:
-        head = git("rev-parse", "HEAD")
-        if head.returncode:
-            return {"commit": None, "dirty": None}
-        dirty = git("status", "--porcelain", "--untracked-files=no")
-        return {"commit": head.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
-
-
 def weights_info(weights) -> dict:
     """Path and sha256 of a weights file (the shipped reference model if None)."""
     from colorization.weights import reference_weights, sha256_of
@@ -305,6 +287,7 @@ def evaluate(data: EvalData, weights=None, *, model=None, resolution: str = "pap
     """
     from colorization import __version__
     from colorization.evaluation import tables
+    from colorization.training import provenance
     from colorization.weights import load_weights
 
     started = time.perf_counter()
@@ -319,7 +302,7 @@ def evaluate(data: EvalData, weights=None, *, model=None, resolution: str = "pap
     mean_record["source"] = "train split of the cache" if isinstance(mean, MeanAb) else "given"
     provenance = {
         "package": {"name": "colorization", "version": __version__},
-        "git": git_commit(),
+        "git": provenance.git_commit(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data": data.describe(),
         "resolution": resolution,
