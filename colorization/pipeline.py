@@ -90,7 +90,8 @@ def run_pipeline(profile_name: str, only: list[str] | None = None, results_root:
         start = time.perf_counter()
         print(f"[{profile['name']}] {notebook} ...", flush=True)
         executed.append(run_notebook(notebook, notebook_parameters(profile, notebook, results_dir), results_dir, timeout))
-        print(f"[{profile['name']}] {notebook} done in {time.perf_counter() - start:.0f} s -> {executed[-1].relative_to(ROOT)}", flush=True)
+        shown = executed[-1].relative_to(ROOT) if executed[-1].is_relative_to(ROOT) else executed[-1]
+        print(f"[{profile['name']}] {notebook} done in {time.perf_counter() - start:.0f} s -> {shown}", flush=True)
     return executed
 
 
