@@ -57,7 +57,9 @@ def predict_ab(model, rgb256: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     model : keras.Model
-        The paper's network (input scaled L, output ab / 128).
+        The paper's network (input scaled L, output ab / 128), or its classification
+        ablation (output: probabilities of the quantized ab bins, see
+        :mod:`colorization.quantize`), decoded here with the annealed mean (T = 0.38).
     rgb256 : ndarray, shape (N, S, S, 3), uint8
 
     Returns
@@ -67,8 +69,23 @@ def predict_ab(model, rgb256: np.ndarray) -> np.ndarray:
     rgb256 = np.asarray(rgb256)
     if rgb256.ndim != 4 or rgb256.shape[-1] != 3:
         raise ValueError(f"expected a batch of shape (N, S, S, 3), got {rgb256.shape}")
+    if model.output_shape[-1] != 2:
+        return _predict_ab_classification(model, rgb256)
     scaled = model.predict_on_batch(network_input(rgb256))
     return lab.unscale_ab(np.asarray(scaled, dtype=np.float32))
+
+
+CLASSIFICATION_BATCH = 4  # bin probabilities take Q / 2 times the memory of ab
+
+
+def _predict_ab_classification(model, rgb256: np.ndarray) -> np.ndarray:
+    from colorization.quantize import annealed_mean
+
+    parts = []
+    for start in range(0, len(rgb256), CLASSIFICATION_BATCH):
+        probs = model.predict_on_batch(network_input(rgb256[start:start + CLASSIFICATION_BATCH]))
+        parts.append(annealed_mean(np.asarray(probs, dtype=np.float32)))
+    return np.concatenate(parts) if parts else np.zeros(rgb256.shape[:3] + (2,), np.float32)
 
 
 def compose(rgb: np.ndarray, ab: np.ndarray) -> np.ndarray:

@@ -29,6 +29,15 @@ layers"; its table (above) has 12 - we follow the table. It says the design is
 "based on VGG16" (3x3 convolutions, depth) but there are no fully connected layers
 and no pretrained weights, and none are used here.
 
+Ablation (not the paper): ``head="classification"`` replaces layer 14 by
+``conv12_bins``, a convolution with one filter per quantized ab bin
+(:mod:`colorization.quantize`, Q = 261) and a softmax over the bins, as Zhang et al.
+(ECCV 2016); ``up3`` then upsamples the bin probabilities. Every other layer, name and
+size is the same (3,967,045 parameters: 75,429 in the head instead of 578).
+:func:`head_of` tells a loaded model's head from its layer names, and
+:func:`colorization.colorize.predict_ab` decodes the probabilities with the annealed
+mean, so every user of the models handles both.
+
 Not stated by the paper, our documented choice: the upsampling interpolation
 (``UPSAMPLING = "nearest"``, Keras' default, a parameter of :func:`build_paper_model`).
 """
@@ -61,12 +70,16 @@ PAPER_LAYERS = (
 PAPER_INPUT_SIZE = 256
 PAPER_PARAMETER_COUNT = 3_892_194
 UPSAMPLING = "nearest"  # our choice; the paper does not name the interpolation
+HEADS = ("regression", "classification")
+HEAD_LAYER = {"regression": "conv12_ab", "classification": "conv12_bins"}
 
 
 def build_paper_model(
     input_size: int | None = PAPER_INPUT_SIZE,
     upsampling: str = UPSAMPLING,
     dtype_policy: str | None = None,
+    head: str = "regression",
+    bins: int | None = None,
 ) -> keras.Model:
     """Build the paper's colorization network.
 
@@ -80,15 +93,30 @@ def build_paper_model(
     dtype_policy : str, optional
         Keras dtype policy for the hidden layers, e.g. ``"mixed_bfloat16"``.
         The output layer always computes in float32.
+    head : {"regression", "classification"}
+        ``regression`` (the paper): layer 14 has 2 filters and tanh, the output is
+        ab / 128. ``classification`` (the ablation): layer 14 is ``conv12_bins`` with
+        ``bins`` filters and a softmax, the output is the probability of each ab bin.
+    bins : int, optional
+        Number of bins of the classification head (default
+        :data:`colorization.quantize.NUM_BINS`, 261).
 
     Returns
     -------
     keras.Model
         Maps L scaled to [-1, 1], shape (batch, H, W, 1), to ab / 128, shape
-        (batch, H, W, 2).
+        (batch, H, W, 2), or to bin probabilities (batch, H, W, bins).
     """
     if upsampling not in ("nearest", "bilinear"):
         raise ValueError(f"upsampling must be 'nearest' or 'bilinear', got {upsampling!r}")
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+    if head == "classification":
+        from colorization.quantize import NUM_BINS
+
+        bins = NUM_BINS if bins is None else int(bins)
+        if bins < 2:
+            raise ValueError(f"a classification head needs at least 2 bins, got {bins}")
     inputs = keras.Input(shape=(input_size, input_size, 1), name="L")
     x = inputs
     in_float32 = False  # conv12_ab (tanh) and the upsampling after it stay float32
@@ -97,6 +125,11 @@ def build_paper_model(
         dtype = "float32" if in_float32 else dtype_policy
         if filters is None:
             x = layers.UpSampling2D(2, interpolation=upsampling, name=name, dtype=dtype)(x)
+        elif name == "conv12_ab" and head == "classification":
+            x = layers.Conv2D(
+                bins, 3, strides=stride, padding="same",
+                activation="softmax", name=HEAD_LAYER[head], dtype=dtype,
+            )(x)
         else:
             activation = "tanh" if name == "conv12_ab" else "relu"
             x = layers.Conv2D(
@@ -104,6 +137,25 @@ def build_paper_model(
                 activation=activation, name=name, dtype=dtype,
             )(x)
     return keras.Model(inputs, x, name="paper_colorization")
+
+
+def head_of(model: keras.Model) -> str:
+    """``"classification"`` if the model has the ``conv12_bins`` head, else ``"regression"``."""
+    names = {layer.name for layer in model.layers}
+    return "classification" if HEAD_LAYER["classification"] in names else "regression"
+
+
+def model_options(model: keras.Model) -> dict:
+    """The :func:`build_paper_model` arguments that rebuild ``model``'s architecture
+    (input size, upsampling, head, bins), read from its layers."""
+    head = head_of(model)
+    options = {"input_size": model.input_shape[1], "head": head}
+    names = {layer.name: layer for layer in model.layers}
+    if "up3" in names:
+        options["upsampling"] = names["up3"].interpolation
+    if head == "classification":
+        options["bins"] = int(model.output_shape[-1])
+    return options
 
 
 def save_model(model: keras.Model, path: str | Path) -> Path:

@@ -127,7 +127,7 @@ def export_float32(network, config: TrainConfig, path: Path) -> None:
     """Save the network's weights in a fresh float32, uncompiled paper model (inference file)."""
     from colorization.model import build_paper_model, save_model
 
-    fresh = build_paper_model(config.input_size, upsampling=config.upsampling)
+    fresh = build_paper_model(config.input_size, upsampling=config.upsampling, head=config.head)
     fresh.set_weights([w.astype("float32") for w in network.get_weights()])
     save_model(fresh, path)
 

@@ -27,7 +27,14 @@ max_train/val_images         None                use only the first N images (qu
 input_size                   256                 *paper*: the network takes 256x256
 upsampling                   "nearest"           *ours* (model.UPSAMPLING)
 precision                    "float32"           or ``mixed_bfloat16`` (float32 output layer)
-loss                         "mse"               *paper*: mean squared error on ab / 128
+head                         "regression"        *paper*: tanh ab / 128 output; or
+                                                 ``classification``: the ablation of
+                                                 Zhang et al. (ECCV 2016), softmax over the
+                                                 261 quantized ab bins (colorization.quantize)
+loss                         "mse"               *paper*: mean squared error on ab / 128; the
+                                                 classification head always uses the
+                                                 rebalanced cross-entropy on soft-encoded ab
+                                                 (weights from the training images, run.json)
 optimizer                    "adam"              *ours*; also ``sgd`` (momentum 0.9), ``adamw``
 learning_rate                5e-4                *ours*: MEASUREMENTS.md's calibration run
 batch_size                   64                  *ours* (calibration run); global, all devices
@@ -76,6 +83,7 @@ _CHOICES = {
     "data": ("synthetic", "npy", "cache", "pack"),
     "upsampling": ("nearest", "bilinear"),
     "precision": ("float32", "mixed_bfloat16"),
+    "head": ("regression", "classification"),
     "loss": ("mse",),
     "optimizer": ("adam", "adamw", "sgd"),
     "loop": ("fit", "jax_scan"),
@@ -111,6 +119,7 @@ class TrainConfig:
     input_size: int = 256
     upsampling: str = "nearest"
     precision: str = "float32"
+    head: str = "regression"
     # optimization
     loss: str = "mse"
     optimizer: str = "adam"
@@ -170,6 +179,8 @@ class TrainConfig:
     def digest(self) -> str:
         """Short hash of the fields that define what is trained (not how)."""
         core = {k: v for k, v in self.to_dict().items() if k not in RESUMABLE_CHANGES | {"output_dir", "notes"}}
+        if core.get("head") == "regression":  # the paper's head: digests from before the field stay valid
+            del core["head"]
         return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()[:16]
 
     def replace(self, **changes) -> TrainConfig:

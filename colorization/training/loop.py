@@ -81,6 +81,7 @@ def train(config: TrainConfig, resume: bool = False, data: TrainData | None = No
         provenance.finish("completed", state, model_path)
         return TrainResult(model_path, folder.path, state, provenance.record)
 
+    class_weights = _rebalancing(config, data, provenance)
     keras.utils.set_random_seed(config.seed)
     scope, mesh, replicas = _distribution(config, backend)
     if config.batch_size % replicas:
@@ -88,14 +89,14 @@ def train(config: TrainConfig, resume: bool = False, data: TrainData | None = No
     status = "failed"
     try:
         with scope:
-            network = _network(config, folder, state)
+            network = _network(config, folder, state, class_weights)
             if config.loop == "fit":
                 book = Bookkeeper(folder, config, state)
-                _run_fit(config, network, data, state, book, provenance)
+                _run_fit(config, network, data, state, book, provenance, class_weights)
             else:
                 with ThreadPoolExecutor(1, thread_name_prefix="checkpoint") as writer:
                     book = Bookkeeper(folder, config, state, writer=writer)
-                    _run_jax_scan(config, network, data, state, book, provenance, mesh)
+                    _run_jax_scan(config, network, data, state, book, provenance, mesh, class_weights)
                     book.wait()
             model_path = book.finish(network)
         status = "completed"
@@ -141,7 +142,25 @@ def _jax_device(name: str):
     return next(d for d in jax.devices() if d.platform == platform.lower() and d.id == int(index))
 
 
-def _network(config: TrainConfig, folder: RunFolder, state: RunState):
+def _rebalancing(config: TrainConfig, data: TrainData, provenance: Provenance):
+    """Classification head: the class-rebalancing weights from the training images
+    (recorded in run.json); None for the paper's regression head."""
+    if config.head != "classification":
+        return None
+    from colorization.quantize import rebalancing_from_images
+
+    t0 = time.perf_counter()
+    summary = rebalancing_from_images(data.train)
+    summary["seconds"] = round(time.perf_counter() - t0, 2)
+    provenance.record["rebalancing"] = summary
+    provenance.write()
+    _log(f"class rebalancing: {summary['bins']} bins ({summary['bins_seen']} seen in {summary['images']} training "
+         f"images), weights {summary['weight_min']:.3f}..{summary['weight_max']:.3f} (gray: "
+         f"{summary['weight_of_gray']:.3f}), {summary['seconds']}s")
+    return summary["weights"]
+
+
+def _network(config: TrainConfig, folder: RunFolder, state: RunState, class_weights=None):
     """A fresh compiled network (with its optimizer built), or the checkpoint's."""
     from colorization.training.step import build_network, make_loss, make_optimizer
 
@@ -152,7 +171,7 @@ def _network(config: TrainConfig, folder: RunFolder, state: RunState):
         return network
     network = build_network(config)
     optimizer = make_optimizer(config)
-    network.compile(optimizer=optimizer, loss=make_loss(config))
+    network.compile(optimizer=optimizer, loss=make_loss(config, class_weights))
     optimizer.build(network.trainable_variables)
     return network
 
@@ -164,7 +183,7 @@ def _learning_rate(optimizer) -> float:
 
 
 # --- Keras fit ----------------------------------------------------------------------
-def _run_fit(config, network, data, state, book, provenance) -> None:
+def _run_fit(config, network, data, state, book, provenance, class_weights=None) -> None:
     import keras
 
     from colorization.training.step import FitModel, make_loss
@@ -205,7 +224,7 @@ def _run_fit(config, network, data, state, book, provenance) -> None:
         steps_per_execution = 1
     model.compile(
         optimizer=network.optimizer,
-        loss=make_loss(config),
+        loss=make_loss(config, class_weights),
         steps_per_execution=steps_per_execution,
         jit_compile=config.jit_compile,
     )
@@ -247,7 +266,7 @@ def _run_fit(config, network, data, state, book, provenance) -> None:
 
 
 # --- lean JAX loop ------------------------------------------------------------------
-def _run_jax_scan(config, network, data, state, book, provenance, mesh) -> None:
+def _run_jax_scan(config, network, data, state, book, provenance, mesh, class_weights=None) -> None:
     import jax
 
     from colorization.training.step import jax_step_functions, make_loss
@@ -257,7 +276,8 @@ def _run_jax_scan(config, network, data, state, book, provenance, mesh) -> None:
     batch, chunk = config.batch_size, config.steps_per_execution or 50
     # XLA:CPU runs convolutions inside a while loop ~10x slower: unroll the chunk there.
     unroll = chunk if jax.default_backend() == "cpu" else 1
-    train_chunk, eval_chunk = jax_step_functions(network, optimizer, make_loss(config), placement, mesh, unroll)
+    train_chunk, eval_chunk = jax_step_functions(network, optimizer, make_loss(config, class_weights), placement, mesh,
+                                                unroll)
     if mesh is not None:
         from jax.sharding import NamedSharding, PartitionSpec
 

@@ -32,18 +32,68 @@ def lab_batch(rgb_uint8, flip=None):
 
 
 def build_network(config: TrainConfig) -> keras.Model:
-    """The paper's network with the configuration's size, upsampling and precision."""
+    """The paper's network with the configuration's size, upsampling, precision and head."""
     policy = None if config.precision == "float32" else config.precision
-    return build_paper_model(config.input_size, upsampling=config.upsampling, dtype_policy=policy)
+    return build_paper_model(config.input_size, upsampling=config.upsampling, dtype_policy=policy,
+                             head=config.head)
 
 
-def make_loss(config: TrainConfig) -> keras.losses.Loss:
-    """*paper*: mean squared error between predicted and true ab / 128 (computed in float32)."""
+@keras.saving.register_keras_serializable(package="colorization")
+class RebalancedCrossEntropy(keras.losses.Loss):
+    """Zhang et al.'s loss for the classification head: multinomial cross-entropy
+    against soft-encoded ab, each pixel weighted by the rebalancing weight of its
+    nearest bin (:mod:`colorization.quantize`).
+
+    ``y_true``: ab / 128 (B, H, W, 2) (the training step's target); ``y_pred``: bin
+    probabilities (B, H, W, Q). The loss is computed at the head's own resolution,
+    before the network's last x2 upsampling (as Zhang et al. compute theirs at their
+    output's resolution): the prediction is taken every other pixel (exactly the head's
+    output for nearest upsampling) and ab is averaged over 2x2 blocks. Returns the
+    per-pixel loss (B, H/2, W/2); the reduction averages it.
+    """
+
+    def __init__(self, weights=None, neighbours: int = 5, sigma: float = 5.0,
+                 name: str = "rebalanced_ce", **kwargs):
+        super().__init__(name=name, **kwargs)
+        from colorization.quantize import NUM_BINS
+
+        self.class_weights = [1.0] * NUM_BINS if weights is None else [float(w) for w in weights]
+        if len(self.class_weights) != NUM_BINS:
+            raise ValueError(f"expected {NUM_BINS} rebalancing weights, got {len(self.class_weights)}")
+        self.neighbours, self.sigma = int(neighbours), float(sigma)
+
+    def call(self, y_true, y_pred):
+        from colorization.lab import AB_SCALE
+        from colorization.quantize import EPSILON, bin_centers, soft_encode_ops
+
+        probs = ops.cast(y_pred, "float32")[:, ::2, ::2, :]
+        ab = ops.average_pool(ops.cast(y_true, "float32") * AB_SCALE, 2, strides=2, padding="valid")
+        index, weight = soft_encode_ops(ab, ops.convert_to_tensor(bin_centers()), self.neighbours, self.sigma)
+        log_p = ops.take_along_axis(ops.log(ops.maximum(probs, EPSILON)), index, axis=-1)
+        rebalance = ops.take(ops.convert_to_tensor(self.class_weights, "float32"), index[..., 0])
+        return -rebalance * ops.sum(weight * log_p, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "weights": self.class_weights,
+                "neighbours": self.neighbours, "sigma": self.sigma}
+
+
+def make_loss(config: TrainConfig, class_weights=None) -> keras.losses.Loss:
+    """*paper*: mean squared error between predicted and true ab / 128 (computed in float32).
+
+    With ``head: classification``: :class:`RebalancedCrossEntropy` with ``class_weights``
+    (the trainer computes them from the training images; None: all 1, no rebalancing).
+    """
+    if config.head == "classification":
+        return RebalancedCrossEntropy(class_weights)
     return keras.losses.MeanSquaredError(name="mse")
 
 
-def per_image_loss(ab, pred):
-    """Loss of each image of a batch (B,), the same function as :func:`make_loss`'s."""
+def per_image_loss(ab, pred, loss: keras.losses.Loss | None = None):
+    """Loss of each image of a batch (B,), the same function as :func:`make_loss`'s
+    (``loss``: the classification loss; None or MSE: mean squared error)."""
+    if loss is not None and not isinstance(loss, keras.losses.MeanSquaredError):
+        return ops.mean(loss.call(ab, ops.cast(pred, "float32")), axis=(1, 2))
     return ops.mean(keras.losses.mean_squared_error(ab, ops.cast(pred, "float32")), axis=(1, 2))
 
 
@@ -59,8 +109,9 @@ def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
 class FitModel(keras.Model):
     """Wraps the network for ``fit``: takes ``{"rgb": uint8, "flip": bool}`` batches, does the
     Lab conversion and flips inside the step, and returns prediction and target side by
-    side (B, H, W, 4) so that the compiled loss compares them. Never saved: the network
-    inside it (with its optimizer) is what checkpoints hold.
+    side (B, H, W, 4) (or (B, H, W, Q + 2) with the classification head) so that the
+    compiled loss compares them. Never saved: the network inside it (with its
+    optimizer) is what checkpoints hold.
     """
 
     def __init__(self, network: keras.Model, **kwargs):
@@ -73,8 +124,9 @@ class FitModel(keras.Model):
         return ops.concatenate([pred, ab], axis=-1)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        # the last two channels are the target ab; the others the prediction (ab or bins)
         return super().compute_loss(
-            x=x, y=y_pred[..., 2:], y_pred=y_pred[..., :2], sample_weight=sample_weight, training=training
+            x=x, y=y_pred[..., -2:], y_pred=y_pred[..., :-2], sample_weight=sample_weight, training=training
         )
 
 
@@ -133,7 +185,7 @@ def jax_step_functions(network: keras.Model, optimizer, loss: keras.losses.Loss,
             x, w = item
             lightness, ab = lab_batch(fetch(images, x))
             pred, _ = network.stateless_call(trainable, non_trainable, lightness, training=False)
-            return total + jnp.sum(per_image_loss(ab, pred) * w), None
+            return total + jnp.sum(per_image_loss(ab, pred, loss) * w), None
 
         total, _ = jax.lax.scan(body, jnp.zeros((), "float32"), (xs, weights), unroll=unroll)
         return total

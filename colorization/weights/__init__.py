@@ -85,25 +85,28 @@ def load_weights(weights: str | Path | None = None, name: str = DEFAULT_MODEL):
 
 
 def as_float32(model):
-    """The paper's network computing in float32, whatever precision its weights were stored in."""
+    """The paper's network (either head, see :func:`colorization.model.head_of`) computing
+    in float32, whatever precision its weights were stored in."""
     import numpy as np
 
     from colorization.model import build_paper_model
 
+    from colorization.model import model_options
+
     stored = {str(w.dtype) for w in model.weights}
     if stored == {"float32"} or model.name != "paper_colorization":
         return model
-    upcast = build_paper_model(input_size=model.input_shape[1])
+    upcast = build_paper_model(**model_options(model))
     upcast.set_weights([np.asarray(w, dtype=np.float32) for w in model.get_weights()])
     return upcast
 
 
 def export_float16(model, path: str | Path) -> Path:
-    """Save the paper's network with float16 weights (for shipping); see :func:`as_float32`."""
+    """Save the paper's network (either head) with float16 weights (for shipping); see :func:`as_float32`."""
     import numpy as np
 
-    from colorization.model import build_paper_model, save_model
+    from colorization.model import build_paper_model, model_options, save_model
 
-    half = build_paper_model(input_size=model.input_shape[1], dtype_policy="float16")
+    half = build_paper_model(**model_options(model), dtype_policy="float16")
     half.set_weights([np.asarray(w).astype(np.float16) for w in model.get_weights()])
     return save_model(half, path)
