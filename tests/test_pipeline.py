@@ -40,7 +40,7 @@ def test_expected_files(tiny_results):
 def test_reported_metrics_are_finite(tiny_results):
     folder, _ = tiny_results
     summary = json.loads((folder / "evaluate" / "summary.json").read_text())
-    assert set(summary["methods"]) == {"model", "gray", "mean_ab"}
+    assert set(summary["methods"]) == {"model", "gray", "mean_ab", "classification"}  # profiles/tiny.yaml: ablation
     for method, stats in summary["methods"].items():
         assert stats["images"] == 9
         for metric, values in stats.items():
