@@ -43,10 +43,10 @@ def test_reported_metrics_are_finite(tiny_results):
     assert set(summary["methods"]) == {"model", "gray", "mean_ab", "classification"}  # profiles/tiny.yaml: ablation
     for method, stats in summary["methods"].items():
         assert stats["images"] == 9
-        for metric, values in stats.items():
-            if metric == "images" or not values["valid"]:
-                continue
-            assert isinstance(values["mean"], float) and math.isfinite(values["mean"]), (method, metric)
+        assert len(stats["metrics"]) == 13
+        for metric, values in stats["metrics"].items():
+            if values["valid"]:
+                assert isinstance(values["mean"], float) and math.isfinite(values["mean"]), (method, metric)
     provenance = json.loads((folder / "analysis" / "provenance.json").read_text())
     assert provenance["profile"] == "tiny" and len(provenance["weights_sha256"]) == 64
 
