@@ -12,7 +12,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from colorization.lab import rgb_to_lab_ops, scale_ab, scale_l
+from colorization.data.batches import lab_batch_ops
 from colorization.model import build_paper_model
 from colorization.training.config import TrainConfig
 
@@ -27,8 +27,7 @@ def lab_batch(rgb_uint8, flip=None):
     rgb = rgb_uint8
     if flip is not None:
         rgb = ops.where(ops.reshape(ops.cast(flip, "bool"), (-1, 1, 1, 1)), ops.flip(rgb, axis=2), rgb)
-    lab = rgb_to_lab_ops(ops.cast(rgb, "float32") / 255.0)
-    return scale_l(lab[..., :1]), scale_ab(lab[..., 1:])
+    return lab_batch_ops(rgb)
 
 
 def build_network(config: TrainConfig) -> keras.Model:
