@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 reproduce: $(STAMP)
-	$(BIN)/python -m colorization.pipeline --profile $(PROFILE)
+	$(BIN)/python -m colorization.repro.pipeline --profile $(PROFILE)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

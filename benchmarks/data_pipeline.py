@@ -15,7 +15,7 @@ Usage::
     python benchmarks/data_pipeline.py --limit 1000 --workers 2
 
 With ``--pack DIR`` it measures a pack instead (e.g. on the GPU machine): decoding the
-pack into a cache, batch production, and batches fed through ``lab_batch_ops``
+pack into a cache, batch production, and batches fed through ``lab_batch``
 compiled for the Keras backend's device (host -> device copy included)::
 
     KERAS_BACKEND=jax python benchmarks/data_pipeline.py --pack .pack/c101 --workers 16
@@ -58,21 +58,21 @@ def batch_rate(images, rows, batch_size: int, batches: int, workers: int) -> tup
 
 
 def lab_rate(iterator, batches: int) -> float:
-    """Images/s of batches going through the compiled lab_batch_ops on the backend's device."""
+    """Images/s of batches going through the compiled lab_batch on the backend's device."""
     import keras
 
-    from colorization.data.batches import lab_batch_ops
+    from colorization.fast.lab_ops import lab_batch
 
     backend = keras.backend.backend()
     if backend == "jax":
         import jax
 
-        step = jax.jit(lambda b: sum(x.sum() for x in lab_batch_ops(b)))
+        step = jax.jit(lambda b: sum(x.sum() for x in lab_batch(b)))
         put = jax.device_put
     elif backend == "tensorflow":
         import tensorflow as tf
 
-        step = tf.function(lambda b: sum(tf.reduce_sum(x) for x in lab_batch_ops(b)), jit_compile=True)
+        step = tf.function(lambda b: sum(tf.reduce_sum(x) for x in lab_batch(b)), jit_compile=True)
         put = tf.constant
     else:
         raise SystemExit(f"backend {backend} not measured")
@@ -108,13 +108,13 @@ def pack_mode(args) -> int:
         try:
             import keras
         except ImportError:
-            print("keras not importable: lab_batch_ops not measured")
+            print("keras not importable: lab_batch not measured")
             return 0
         for workers in (0, 4):
             iterator = BatchIterator(cache.images, train, batch_size=args.batch_size, workers=workers,
                                      drop_last=True)
             rate = lab_rate(iterator, args.batches)
-            print(f"batches -> {keras.backend.backend()} device -> lab_batch_ops, {workers} thread(s): "
+            print(f"batches -> {keras.backend.backend()} device -> lab_batch, {workers} thread(s): "
                   f"{rate:8.0f} images/s")
     finally:
         if not args.tmp:

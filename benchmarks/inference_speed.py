@@ -69,8 +69,8 @@ def main() -> None:
 
     import keras
 
-    from colorization.colorize import colorize_batch, compose, network_view, predict_ab
-    from colorization.images import load_image, save_png
+    from colorization.colorize import colorize_batch, network_view, render, predict_ab
+    from colorization.io.images import load_image, save_png
     from colorization.model import build_paper_model
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
@@ -102,8 +102,8 @@ def main() -> None:
 
 
 def photo_run(model, source: Path, repeats: int) -> None:
-    from colorization.colorize import compose, network_view, predict_ab
-    from colorization.images import load_image, save_png
+    from colorization.colorize import network_view, predict_ab, render
+    from colorization.io.images import load_image, save_png
 
     with tempfile.TemporaryDirectory() as folder:
         rss_before = peak_memory_mb()
@@ -114,7 +114,7 @@ def photo_run(model, source: Path, repeats: int) -> None:
             t1 = time.perf_counter()
             ab = predict_ab(model, network_view(image.rgb)[None])[0]
             t2 = time.perf_counter()
-            rgb = compose(image.rgb, ab)
+            rgb = render(image.rgb, ab)
             t3 = time.perf_counter()
             save_png(Path(folder) / f"out{index}.png", rgb)
             t4 = time.perf_counter()

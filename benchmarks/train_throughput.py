@@ -118,7 +118,8 @@ def bench_model(precision: str, batch: int, args) -> dict:
     import jax.numpy as jnp
 
     from colorization.training.config import TrainConfig
-    from colorization.training.step import build_network, lab_batch, make_loss, make_optimizer
+    from colorization.fast.lab_ops import lab_batch
+    from colorization.training.step import build_network, make_loss, make_optimizer
 
     config = TrainConfig(input_size=args.size, precision=precision, batch_size=batch)
     network, optimizer, loss = build_network(config), make_optimizer(config), make_loss(config)
@@ -159,8 +160,8 @@ def bench_model(precision: str, batch: int, args) -> dict:
 def bench_trainer(variant: str, precision: str, batch: int, args, images: int | None = None,
                   epochs: int | None = None) -> dict:
     from colorization.training.config import TrainConfig
-    from colorization.training.inputs import TrainData
-    from colorization.training.loop import train
+    from colorization.training.data import TrainData
+    from colorization.training.trainer import train
 
     n, epochs = images or args.images, epochs or args.epochs
     data = TrainData(_random_uint8(n, args.size, 2), _random_uint8(args.val_images, args.size, 3),

@@ -7,11 +7,11 @@ ipywidgets, shown by ``notebooks/app.ipynb`` in JupyterLab or standalone by Voil
     from colorization.app import ColorizerApp
     ColorizerApp().widget
 
-All the work is the library's: :func:`colorization.images.load_image` reads the file
-(a bad one gives the CLI's one-line :class:`~colorization.images.ImageError`),
-:func:`colorization.colorize.colorize` colorizes it, :func:`colorization.evaluation.neutral_gray`
+All the work is the library's: :func:`colorization.io.images.load_image` reads the file
+(a bad one gives the CLI's one-line :class:`~colorization.io.images.ImageError`),
+:func:`colorization.colorize.colorize` colorizes it, :func:`colorization.colorize.neutral_gray`
 makes the gray input, :func:`colorization.metrics.image_metrics` scores a colour
-original and :func:`colorization.png.encode_png` encodes the PNG to save. The work
+original and :func:`colorization.fast.png.encode_png` encodes the PNG to save. The work
 runs in a thread so the page stays responsive; a progress bar and a status line
 follow it. Without a browser the widgets can be driven directly (set
 ``app.upload.value``, call ``app.colorize_button.click()``, then :meth:`ColorizerApp.wait`).
@@ -27,11 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from colorization.colorize import colorize, network_view
-from colorization.evaluation import neutral_gray
-from colorization.images import ImageError, LoadedImage, load_image, to_uint8
-from colorization.png import encode_png
-from colorization.preprocess import resize
+from colorization.colorize import colorize, network_view, neutral_gray
+from colorization.io.images import ImageError, LoadedImage, load_image, to_uint8
+from colorization.fast.png import encode_png
+from colorization.io.preprocess import resize
 
 #: longest side of the on-page previews (the saved PNG is always full size)
 PREVIEW_SIDE = 768

@@ -11,20 +11,20 @@ Two modes:
     As the paper's app: shorter side to 256, centre crop, predict, return the
     256x256 square (PAPER.md, "Input handling at inference").
 
-The data path is: image -> 256x256 sRGB (uint8) -> L (:func:`colorization.fullres.lightness`)
+The data path is: image -> 256x256 sRGB (uint8) -> L (:func:`colorization.fast.lab_lut.lightness`)
 -> scaled L -> network -> ab / 128 -> ab -> Lab -> sRGB.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from colorization import fullres, lab
-from colorization.images import LoadedImage, to_uint8
-from colorization.preprocess import PAPER_SIZE, paper_crop, resize
+from colorization import lab
+from colorization.fast import lab_lut
+from colorization.io.images import LoadedImage, to_uint8
+from colorization.io.preprocess import PAPER_SIZE, paper_crop, resize
 
 MODES = ("full", "paper")
 
@@ -48,7 +48,7 @@ def network_view(rgb: np.ndarray, mode: str = "full", size: int = PAPER_SIZE) ->
 
 def network_input(rgb256: np.ndarray) -> np.ndarray:
     """(N, S, S, 3) uint8 sRGB -> (N, S, S, 1) float32 network input (scaled L)."""
-    return lab.scale_l(fullres.lightness(rgb256))[..., None].astype(np.float32)
+    return lab.scale_l(lab_lut.lightness(rgb256))[..., None].astype(np.float32)
 
 
 def predict_ab(model, rgb256: np.ndarray) -> np.ndarray:
@@ -59,7 +59,7 @@ def predict_ab(model, rgb256: np.ndarray) -> np.ndarray:
     model : keras.Model
         The paper's network (input scaled L, output ab / 128), or its classification
         ablation (output: probabilities of the quantized ab bins, see
-        :mod:`colorization.quantize`), decoded here with the annealed mean (T = 0.38).
+        :mod:`colorization.ablation.quantize`), decoded here with the annealed mean (T = 0.38).
     rgb256 : ndarray, shape (N, S, S, 3), uint8
 
     Returns
@@ -79,7 +79,7 @@ CLASSIFICATION_BATCH = 4  # bin probabilities take Q / 2 times the memory of ab
 
 
 def _predict_ab_classification(model, rgb256: np.ndarray) -> np.ndarray:
-    from colorization.quantize import annealed_mean
+    from colorization.ablation.quantize import annealed_mean
 
     parts = []
     for start in range(0, len(rgb256), CLASSIFICATION_BATCH):
@@ -88,8 +88,22 @@ def _predict_ab_classification(model, rgb256: np.ndarray) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(rgb256.shape[:3] + (2,), np.float32)
 
 
-def compose(rgb: np.ndarray, ab: np.ndarray) -> np.ndarray:
+def neutral_gray(rgb: np.ndarray) -> np.ndarray:
+    """The uint8 gray image with ``rgb``'s lightness and R = G = B exactly (ab = 0)."""
+    lab_image = np.zeros((*rgb.shape[:2], 3), dtype=np.float32)
+    lab_image[..., 0] = lab_lut.lightness(rgb)
+    gray = to_uint8(lab.lab_to_rgb(lab_image).mean(axis=-1))
+    return np.repeat(gray[..., None], 3, axis=-1)
+
+
+def render(rgb: np.ndarray, ab: np.ndarray) -> np.ndarray:
     """Join the lightness of ``rgb`` (any size) with ``ab`` scaled to its size.
+
+    The one way the package turns predicted chroma into a picture (the CLI, the app,
+    evaluation and the figures all call it): :func:`colorization.fast.lab_lut.render`,
+    except that an all-zero ``ab`` gives the exactly neutral image
+    (:func:`neutral_gray`), since the fast float32 Lab -> sRGB path leaves R, G, B off
+    by one code value on ~1% of neutral pixels.
 
     Parameters
     ----------
@@ -102,7 +116,9 @@ def compose(rgb: np.ndarray, ab: np.ndarray) -> np.ndarray:
     -------
     ndarray, shape (H, W, 3), uint8 sRGB.
     """
-    return fullres.compose_full_resolution(rgb, ab)
+    if not np.any(ab):
+        return neutral_gray(rgb)
+    return lab_lut.render(rgb, ab)
 
 
 def colorize_batch(model, images: list[LoadedImage], mode: str = "full") -> list[Colorized]:
@@ -116,9 +132,9 @@ def colorize_batch(model, images: list[LoadedImage], mode: str = "full") -> list
     for image, view, ab_one in zip(images, views, ab):
         if mode == "paper":
             alpha = None if image.alpha is None else paper_crop(image.alpha, PAPER_SIZE)
-            results.append(Colorized(compose(view, ab_one), alpha))
+            results.append(Colorized(render(view, ab_one), alpha))
         else:
-            results.append(Colorized(compose(image.rgb, ab_one), image.alpha))
+            results.append(Colorized(render(image.rgb, ab_one), image.alpha))
     return results
 
 
@@ -140,20 +156,6 @@ def as_loaded(array: np.ndarray) -> LoadedImage:
         alpha = array[..., 3] if array.shape[2] == 4 else None
         return LoadedImage(np.ascontiguousarray(array[..., :3]), alpha, False, "array")
     raise ValueError(f"expected an image of shape (H, W), (H, W, 3) or (H, W, 4), got {array.shape}")
-
-
-def batched(items: Iterable, size: int) -> Iterator[list]:
-    """Split ``items`` into lists of at most ``size``."""
-    if size < 1:
-        raise ValueError(f"batch size must be at least 1, got {size}")
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _check_mode(mode: str) -> None:

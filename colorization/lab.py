@@ -5,10 +5,9 @@ a and b (PAPER.md, "Representation"). This module holds
 
 * the numpy conversions (:func:`rgb_to_lab`, :func:`lab_to_rgb`), which are
   scikit-image's own ``rgb2lab`` / ``lab2rgb`` (sRGB, D65 white, 2° observer);
-* a ``keras.ops`` twin (:func:`rgb_to_lab_ops`, :func:`lab_to_rgb_ops`) of the same
-  formulas, so that the conversion can run inside a compiled training step on any
-  Keras backend (TensorFlow on the CPU, JAX on a GPU). Tests hold the twin to
-  within 0.01 of scikit-image in L, a and b;
+* the colorimetric constants its speed twins in :mod:`colorization.fast` share
+  (the ``keras.ops`` twin that runs inside a training step, the lookup-table twin
+  for full-resolution photos), each tested against this module;
 * the scalings between Lab and the network's input/output ranges.
 
 Scalings
@@ -43,11 +42,11 @@ XYZ_FROM_RGB = np.array(
 RGB_FROM_XYZ = np.linalg.inv(XYZ_FROM_RGB)
 # Reference white D65, 2° observer (skimage's _illuminants["D65"]["2"]).
 WHITE_D65 = np.array([0.95047, 1.0, 1.08883])
-_LAB_EPS = 0.008856  # (6/29)**3, CIE's switch between cube root and linear part
-_LAB_KAPPA = 7.787  # slope of the linear part
+LAB_EPSILON = 0.008856  # (6/29)**3, CIE's switch between cube root and linear part
+LAB_KAPPA = 7.787  # slope of the linear part
 
 
-def _as_float_rgb(rgb: np.ndarray) -> np.ndarray:
+def as_float_rgb(rgb: np.ndarray) -> np.ndarray:
     """Validate an RGB array and return it as float in [0, 1]."""
     rgb = np.asarray(rgb)
     if rgb.ndim < 1 or rgb.shape[-1] != 3:
@@ -76,7 +75,7 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     lab : ndarray of float32, shape (..., 3)
         L in [0, 100]; a and b roughly in [-128, 127].
     """
-    return _skcolor.rgb2lab(_as_float_rgb(rgb)).astype(np.float32)
+    return _skcolor.rgb2lab(as_float_rgb(rgb)).astype(np.float32)
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
@@ -109,56 +108,3 @@ def scale_ab(ab):
 def unscale_ab(scaled):
     """Inverse of :func:`scale_ab`: network output (tanh) -> ab."""
     return scaled * AB_SCALE
-
-
-# --- keras.ops twin --------------------------------------------------------------
-def rgb_to_lab_ops(rgb):
-    """``keras.ops`` version of :func:`rgb_to_lab` for use inside a training step.
-
-    Parameters
-    ----------
-    rgb : tensor, shape (..., 3)
-        Float sRGB in [0, 1] (cast uint8 with ``rgb / 255`` first).
-
-    Returns
-    -------
-    tensor, shape (..., 3), float32
-        L, a, b with the same formulas and constants as scikit-image.
-    """
-    from keras import ops
-
-    rgb = ops.cast(rgb, "float32")
-    linear = ops.where(
-        rgb > 0.04045,
-        ops.power((ops.maximum(rgb, 0.04045) + 0.055) / 1.055, 2.4),
-        rgb / 12.92,
-    )
-    matrix = ops.convert_to_tensor((XYZ_FROM_RGB / WHITE_D65[:, None]).T, "float32")
-    xyz = ops.matmul(linear, matrix)  # already divided by the reference white
-    f = ops.where(
-        xyz > _LAB_EPS,
-        ops.power(ops.maximum(xyz, _LAB_EPS), 1.0 / 3.0),
-        _LAB_KAPPA * xyz + 16.0 / 116.0,
-    )
-    fx, fy, fz = f[..., 0], f[..., 1], f[..., 2]
-    return ops.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
-
-
-def lab_to_rgb_ops(lab):
-    """``keras.ops`` version of :func:`lab_to_rgb`: Lab -> sRGB float in [0, 1]."""
-    from keras import ops
-
-    lab = ops.cast(lab, "float32")
-    fy = (lab[..., 0] + 16.0) / 116.0
-    fx = fy + lab[..., 1] / 500.0
-    fz = ops.maximum(fy - lab[..., 2] / 200.0, 0.0)  # as skimage: negative Z -> 0
-    f = ops.stack([fx, fy, fz], axis=-1)
-    xyz = ops.where(f > 0.2068966, f * f * f, (f - 16.0 / 116.0) / _LAB_KAPPA)
-    matrix = ops.convert_to_tensor((RGB_FROM_XYZ * WHITE_D65[None, :]).T, "float32")
-    linear = ops.matmul(xyz, matrix)
-    srgb = ops.where(
-        linear > 0.0031308,
-        1.055 * ops.power(ops.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055,
-        12.92 * linear,
-    )
-    return ops.clip(srgb, 0.0, 1.0)

@@ -31,7 +31,7 @@ and no pretrained weights, and none are used here.
 
 Ablation (not the paper): ``head="classification"`` replaces layer 14 by
 ``conv12_bins``, a convolution with one filter per quantized ab bin
-(:mod:`colorization.quantize`, Q = 261) and a softmax over the bins, as Zhang et al.
+(:mod:`colorization.ablation.quantize`, Q = 261) and a softmax over the bins, as Zhang et al.
 (ECCV 2016); ``up3`` then upsamples the bin probabilities. Every other layer, name and
 size is the same (3,967,045 parameters: 75,429 in the head instead of 578).
 :func:`head_of` tells a loaded model's head from its layer names, and
@@ -99,7 +99,7 @@ def build_paper_model(
         ``bins`` filters and a softmax, the output is the probability of each ab bin.
     bins : int, optional
         Number of bins of the classification head (default
-        :data:`colorization.quantize.NUM_BINS`, 261).
+        :data:`colorization.ablation.quantize.NUM_BINS`, 261).
 
     Returns
     -------
@@ -112,7 +112,7 @@ def build_paper_model(
     if head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, got {head!r}")
     if head == "classification":
-        from colorization.quantize import NUM_BINS
+        from colorization.ablation.quantize import NUM_BINS
 
         bins = NUM_BINS if bins is None else int(bins)
         if bins < 2:
@@ -158,9 +158,24 @@ def model_options(model: keras.Model) -> dict:
     return options
 
 
+def rebuild(model: keras.Model, dtype_policy: str | None = None) -> keras.Model:
+    """A fresh, uncompiled paper network with ``model``'s architecture and weights.
+
+    The one way the package changes a network's precision: ``dtype_policy`` None
+    computes in float32 (inference files, training exports), ``"float16"`` stores
+    half-size weights (shipped files), ``"mixed_bfloat16"`` as in training. Weights
+    are cast to the new variables' dtypes.
+    """
+    import numpy as np
+
+    fresh = build_paper_model(**model_options(model), dtype_policy=dtype_policy)
+    fresh.set_weights([np.asarray(w).astype(v.dtype) for w, v in zip(model.get_weights(), fresh.weights)])
+    return fresh
+
+
 def save_model(model: keras.Model, path: str | Path) -> Path:
     """Save structure and weights to a ``.keras`` file, atomically."""
-    from colorization.files import atomic_path
+    from colorization.io.files import atomic_path
 
     path = Path(path)
     if path.suffix != ".keras":

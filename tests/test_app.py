@@ -17,7 +17,7 @@ from tests.conftest import SKIMAGE_DATA
 pytest.importorskip("ipywidgets")
 
 from colorization.app import ColorizerApp, load_upload  # noqa: E402
-from colorization.images import ImageError  # noqa: E402
+from colorization.io.images import ImageError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import pytest
 
-from colorization import quantize as q
+from colorization.ablation import quantize as q
 from colorization.model import PAPER_LAYERS, build_paper_model, head_of, load_model, model_options, save_model
 from colorization.training.config import ConfigError, TrainConfig
 
@@ -71,7 +71,8 @@ def test_predict_ab_decodes_bins_and_float16_storage_keeps_the_head(tmp_path):
 def test_rebalanced_cross_entropy_known_values():
     from keras import ops
 
-    from colorization.training.step import RebalancedCrossEntropy, per_image_loss
+    from colorization.ablation.loss import RebalancedCrossEntropy
+    from colorization.training.step import per_image_loss
 
     ab = np.zeros((2, 4, 4, 2), np.float32)  # gray: all mass near the (0, 0) bin
     uniform = np.full((2, 4, 4, q.NUM_BINS), 1.0 / q.NUM_BINS, np.float32)
@@ -103,7 +104,7 @@ def test_config_head_choice_and_digest():
 
 
 def test_tiny_classification_fit_run_and_resume(tmp_path):
-    from colorization.training.loop import train
+    from colorization.training.trainer import train
 
     config = TrainConfig(**TINY, output_dir=str(tmp_path / "run"))
     result = train(config)
@@ -124,7 +125,7 @@ def test_tiny_classification_fit_run_and_resume(tmp_path):
 JAX_SCRIPT = textwrap.dedent("""
     import json, sys
     from colorization.training.config import TrainConfig
-    from colorization.training.loop import train
+    from colorization.training.trainer import train
     base = TrainConfig(data="synthetic", synthetic_train=16, synthetic_val=8, input_size=16, batch_size=8,
                        epochs=2, early_stopping_patience=None, verbose=0, steps_per_execution=2,
                        head="classification")

@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
-from colorization import fullres, lab
+from colorization import lab
+from colorization.fast import lab_lut
 from colorization.colorize import colorize, colorize_batch, network_view, predict_ab
-from colorization.images import load_image
-from colorization.preprocess import paper_crop
+from colorization.io.images import load_image
+from colorization.io.preprocess import paper_crop
 from tests import odd_images as odd
 
 
@@ -24,7 +25,7 @@ def test_output_colour_comes_from_the_network(model, real_photos):
     ab_out = lab.rgb_to_lab(out)[..., 1:]
     # the prediction at 256x256, scaled up, is the output's ab (up to 8-bit rounding and gamut)
     ab_pred = predict_ab(model, network_view(photo)[None])[0]
-    from colorization.preprocess import resize
+    from colorization.io.preprocess import resize
 
     up = resize(ab_pred, photo.shape[:2], "bilinear")
     assert np.median(np.abs(ab_out - up)) < 1.5
@@ -35,7 +36,7 @@ def test_gray_input_gets_colour_and_keeps_its_gray_levels(model, real_photos):
     gray = real_photos["coffee.png"].mean(axis=2).astype(np.uint8)
     out = colorize(model, gray).rgb
     assert out.shape == gray.shape + (3,)
-    assert np.abs(fullres.lightness(out) - fullres.lightness(np.dstack([gray] * 3))).mean() < 0.5
+    assert np.abs(lab_lut.lightness(out) - lab_lut.lightness(np.dstack([gray] * 3))).mean() < 0.5
 
 
 def test_paper_mode_is_the_paper_crop(model, real_photos):
@@ -43,7 +44,7 @@ def test_paper_mode_is_the_paper_crop(model, real_photos):
     out = colorize(model, photo, mode="paper").rgb
     assert out.shape == (256, 256, 3)
     crop = paper_crop(photo)
-    assert np.abs(fullres.lightness(out) - fullres.lightness(crop)).mean() < 0.5
+    assert np.abs(lab_lut.lightness(out) - lab_lut.lightness(crop)).mean() < 0.5
 
 
 def test_batch_equals_single(model, real_photos):
@@ -69,7 +70,7 @@ def test_odd_files_are_colorized(model, real_photos, tmp_path):
         image = load_image(path)
         result = colorize(model, image)
         assert result.rgb.shape == image.rgb.shape[:2] + (3,), name
-        assert np.abs(fullres.lightness(result.rgb) - fullres.lightness(image.rgb)).mean() < 0.5, name
+        assert np.abs(lab_lut.lightness(result.rgb) - lab_lut.lightness(image.rgb)).mean() < 0.5, name
     rgba = colorize(model, load_image(cases["rgba"]))
     np.testing.assert_array_equal(rgba.alpha, load_image(cases["rgba"]).alpha)
 

@@ -1,4 +1,4 @@
-"""The decoded-image cache, the batch iterator, lab_batch_ops and packs."""
+"""The decoded-image cache, the batch iterator, lab_batch and packs."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from PIL import Image
 
 from colorization import lab
 from colorization.data import cache as cache_module
-from colorization.data.batches import BatchIterator, cache_batches, lab_batch_ops
+from colorization.data.batches import BatchIterator, cache_batches
+from colorization.fast.lab_ops import lab_batch
 from colorization.data.cache import build_cache, open_cache
 from colorization.data.manifest import build_manifest, usable
 from colorization.data.pack import cache_from_pack, load_pack, write_pack
 from colorization.data.sources import FolderSource
-from colorization.preprocess import paper_crop
+from colorization.io.preprocess import paper_crop
 
 
 def photo(seed: int, size=(48, 36)) -> np.ndarray:
@@ -130,12 +131,12 @@ def test_batches_same_with_threads_and_drop_last(manifest, tmp_path):
     np.testing.assert_array_equal(batch, cache.images[:])
 
 
-def test_lab_batch_ops_matches_numpy_reference():
+def test_lab_batch_matches_numpy_reference():
     rng = np.random.default_rng(0)
     batch = rng.integers(0, 256, (2, 16, 16, 3), dtype=np.uint8)
     batch[0, 0, :8] = [[0, 0, 0], [255, 255, 255], [255, 0, 0], [0, 255, 0],
                        [0, 0, 255], [255, 255, 0], [10, 10, 10], [128, 128, 128]]
-    lightness, ab = (np.asarray(t) for t in lab_batch_ops(batch))
+    lightness, ab = (np.asarray(t) for t in lab_batch(batch))
     assert lightness.shape == (2, 16, 16, 1) and ab.shape == (2, 16, 16, 2)
     assert lightness.dtype == np.float32 and ab.dtype == np.float32
     reference = lab.rgb_to_lab(batch)
@@ -160,16 +161,16 @@ def test_pack_round_trip(manifest, tmp_path):
     assert decoded.meta["key"] != files_cache.meta["key"]
 
 
-def test_lab_batch_ops_on_jax_backend():
+def test_lab_batch_on_jax_backend():
     """The same numpy batch feeds JAX (the GPU backend); checked here on JAX's CPU."""
     pytest.importorskip("jax")
     code = (
         "import numpy as np, keras\n"
         "from colorization import lab\n"
-        "from colorization.data.batches import lab_batch_ops\n"
+        "from colorization.fast.lab_ops import lab_batch\n"
         "assert keras.backend.backend() == 'jax'\n"
         "b = np.random.default_rng(1).integers(0, 256, (2, 8, 8, 3), dtype=np.uint8)\n"
-        "L, ab = lab_batch_ops(b)\n"
+        "L, ab = lab_batch(b)\n"
         "ref = lab.rgb_to_lab(b)\n"
         "assert type(L).__module__.startswith('jax'), type(L)\n"
         "assert np.abs(np.asarray(L) - lab.scale_l(ref[..., :1])).max() < 0.01 / 50\n"

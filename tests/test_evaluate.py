@@ -29,13 +29,13 @@ from colorization.evaluation import (
     mean_ab,
     per_category,
     read_per_image,
-    render,
     score_methods,
     select_evenly,
     summarize,
     write_results,
 )
-from colorization.files import OutputExistsError
+from colorization.colorize import render
+from colorization.io.files import OutputExistsError
 from colorization.metrics import METRIC_KEYS
 
 ALWAYS_FINITE = ("psnr", "ssim", "ab_rmse", "auc", "cf_pred", "cf_true", "delta_cf", "brown_pred",
@@ -130,12 +130,12 @@ def test_one_row_per_image_and_method(paper_results, sample_data):
 
 
 def test_model_rows_match_a_direct_computation(paper_results, sample_data, model):
-    from colorization.colorize import compose, predict_ab
+    from colorization.colorize import predict_ab, render
     from colorization.metrics import image_metrics
 
     first = sample_data.items.iloc[0]
     view = np.asarray(sample_data.cache.images[first["row"]])
-    expected = image_metrics(compose(view, predict_ab(model, view[None])[0]), view)
+    expected = image_metrics(render(view, predict_ab(model, view[None])[0]), view)
     row = paper_results.per_image.query("relpath == @first.relpath and method == 'model'").iloc[0]
     for key in METRIC_KEYS:
         assert row[key] == pytest.approx(expected[key], nan_ok=True), key
@@ -254,7 +254,7 @@ def test_refuses_to_overwrite(paper_results, tmp_path):
 
 
 def test_full_resolution_uses_each_images_own_size(sample_data, model):
-    from colorization.images import load_image
+    from colorization.io.images import load_image
 
     data = replace(sample_data, items=sample_data.items[sample_data.items["relpath"] == "skimage/chelsea.png"])
     methods = [ModelMethod(model), GrayMethod(), ConstantAbMethod((10.0, 20.0))]
@@ -327,7 +327,7 @@ def test_cli_refuses_existing_results(tmp_path, capsys, model_file):
 
 
 def test_cli_choices_match_the_library():
-    from colorization.commands import evaluate as command
+    from colorization.cli import evaluate as command
     from colorization.evaluation import runner
 
     assert command.RESOLUTIONS == runner.RESOLUTIONS

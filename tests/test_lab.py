@@ -5,8 +5,9 @@ import pytest
 from keras import ops
 from skimage import color
 
-from colorization import fullres, lab
-from colorization.images import to_uint8
+from colorization import lab
+from colorization.fast import lab_lut, lab_ops
+from colorization.io.images import to_uint8
 
 
 def _cases(real_photos):
@@ -27,7 +28,7 @@ def test_ops_twin_agrees_with_scikit_image(real_photos):
     for name, image in _cases(real_photos):
         reference = color.rgb2lab(image)
         as_float = image / 255.0 if image.dtype == np.uint8 else image
-        twin = ops.convert_to_numpy(lab.rgb_to_lab_ops(as_float))
+        twin = ops.convert_to_numpy(lab_ops.rgb_to_lab_ops(as_float))
         error = np.abs(twin - reference).max(axis=tuple(range(twin.ndim - 1)))
         assert (error < 0.01).all(), f"{name}: max |error| in L, a, b = {error}"
 
@@ -35,14 +36,14 @@ def test_ops_twin_agrees_with_scikit_image(real_photos):
 def test_ops_inverse_agrees_with_scikit_image(real_photos):
     for name, image in _cases(real_photos):
         lab_values = color.rgb2lab(image)
-        twin = ops.convert_to_numpy(lab.lab_to_rgb_ops(lab_values))
+        twin = ops.convert_to_numpy(lab_ops.lab_to_rgb_ops(lab_values))
         assert np.abs(twin - color.lab2rgb(lab_values)).max() < 1e-3, name
 
 
 def test_ops_inverse_handles_out_of_gamut_like_scikit_image():
     rng = np.random.default_rng(1)
     lab_values = np.stack([rng.uniform(0, 100, 500), rng.uniform(-128, 127, 500), rng.uniform(-128, 127, 500)], -1)
-    twin = ops.convert_to_numpy(lab.lab_to_rgb_ops(lab_values))
+    twin = ops.convert_to_numpy(lab_ops.lab_to_rgb_ops(lab_values))
     with pytest.warns(UserWarning):  # scikit-image warns about negative Z, and clips it as the twin does
         reference = color.lab2rgb(lab_values)
     assert np.abs(twin - reference).max() < 1e-3
@@ -55,7 +56,7 @@ def test_lightness_matches_full_conversion(real_photos):
         rng.random((16, 16, 3)).astype(np.float32),
     ]
     for image in cases:
-        assert np.abs(fullres.lightness(image) - color.rgb2lab(image)[..., 0]).max() < 0.01
+        assert np.abs(lab_lut.lightness(image) - color.rgb2lab(image)[..., 0]).max() < 0.01
 
 
 def test_lab_to_srgb8_within_one_code_of_scikit_image(real_photos):
@@ -68,7 +69,7 @@ def test_lab_to_srgb8_within_one_code_of_scikit_image(real_photos):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 reference = to_uint8(color.lab2rgb(lab_values))
-        fast = fullres.lab_to_srgb8(lab_values[..., 0], lab_values[..., 1:], keep_lightness=False)
+        fast = lab_lut.lab_to_srgb8(lab_values[..., 0], lab_values[..., 1:], keep_lightness=False)
         difference = np.abs(fast.astype(int) - reference)
         assert difference.max() <= 1, name
         assert (difference > 0).mean() < 0.01, name
@@ -79,10 +80,10 @@ def test_gamut_mapping_keeps_lightness_and_hue(real_photos):
     lightness = lab.rgb_to_lab(photo)[..., 0]
     ab = np.zeros(photo.shape[:2] + (2,), np.float32)
     ab[...] = [60.0, 90.0]  # a saturated orange: far outside sRGB for light and dark pixels
-    out = fullres.lab_to_srgb8(lightness, ab)
+    out = lab_lut.lab_to_srgb8(lightness, ab)
     out_lab = lab.rgb_to_lab(out)
     assert np.abs(out_lab[..., 0] - lightness).mean() < 0.3
-    clipped = lab.rgb_to_lab(fullres.lab_to_srgb8(lightness, ab, keep_lightness=False))
+    clipped = lab.rgb_to_lab(lab_lut.lab_to_srgb8(lightness, ab, keep_lightness=False))
     assert np.abs(clipped[..., 0] - lightness).mean() > 3  # plain clipping would have shifted L
     chroma = np.hypot(out_lab[..., 1], out_lab[..., 2])
     colourful = chroma > 10
@@ -94,7 +95,7 @@ def test_gamut_mapping_keeps_lightness_and_hue(real_photos):
 def test_round_trip_of_real_photo_is_exact_to_one_code(real_photos):
     photo = real_photos["coffee.png"]
     lab_values = lab.rgb_to_lab(photo)
-    assert np.abs(fullres.lab_to_srgb8(lab_values[..., 0], lab_values[..., 1:]).astype(int) - photo).max() <= 1
+    assert np.abs(lab_lut.lab_to_srgb8(lab_values[..., 0], lab_values[..., 1:]).astype(int) - photo).max() <= 1
 
 
 def test_network_scalings():
@@ -118,6 +119,6 @@ def test_invalid_input_is_refused(bad):
 def test_zero_chroma_stays_exactly_gray():
     rng = np.random.default_rng(3)
     gray = np.repeat(rng.integers(0, 256, (64, 64, 1), dtype=np.uint8), 3, axis=2)
-    out = fullres.compose_full_resolution(gray, np.zeros((8, 8, 2), np.float32))
+    out = lab_lut.render(gray, np.zeros((8, 8, 2), np.float32))
     assert (out.max(axis=-1) == out.min(axis=-1)).all()
     assert np.abs(out.astype(int) - gray).max() <= 1

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from colorization import pipeline
+from colorization.repro import pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +48,7 @@ def test_reported_metrics_are_finite(tiny_results):
             if values["valid"]:
                 assert isinstance(values["mean"], float) and math.isfinite(values["mean"]), (method, metric)
     provenance = json.loads((folder / "analysis" / "provenance.json").read_text())
-    assert provenance["profile"] == "tiny" and len(provenance["weights_sha256"]) == 64
+    assert provenance["profile"] == "tiny" and len(provenance["weights"]["sha256"]) == 64
 
 
 def test_a_failing_notebook_is_named_with_its_cell(tmp_path):

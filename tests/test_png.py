@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorization import png
+from colorization.fast import png
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 3), (7, 5, 4), (300, 451, 3), (2000, 1100, 3)])

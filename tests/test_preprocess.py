@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorization.preprocess import paper_crop, resize
+from colorization.io.preprocess import paper_crop, resize
 
 
 @pytest.mark.parametrize("shape", [(300, 400), (400, 300), (256, 256), (100, 120), (1, 1), (2000, 257), (31, 900)])

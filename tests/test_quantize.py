@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from colorization import quantize as q
+from colorization.ablation import quantize as q
 from colorization.lab import rgb_to_lab
 
 

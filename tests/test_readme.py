@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from colorization import readme
+from colorization.reporting import readme
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,4 +21,4 @@ def test_ci_runs_the_readme_test_command():
 def test_results_sections_match_the_results_files():
     current = (ROOT / "README.md").read_text()
     assert "<!-- results:" in current, "the README must show results generated from results/"
-    assert readme.update(current) == current, "run `python -m colorization.readme` after the pipeline"
+    assert readme.update(current) == current, "run `python -m colorization.reporting.readme` after the pipeline"

@@ -19,7 +19,7 @@ TINY = dict(data="synthetic", synthetic_train=16, synthetic_val=8, input_size=16
 def test_lab_batch_matches_scikit_image_and_flips():
     from keras import ops
 
-    from colorization.training.step import lab_batch
+    from colorization.fast.lab_ops import lab_batch
 
     rgb = np.random.default_rng(0).integers(0, 256, (3, 8, 8, 3), dtype=np.uint8)
     lightness, ab = (ops.convert_to_numpy(t) for t in lab_batch(rgb, np.array([False, True, False])))
@@ -32,7 +32,7 @@ def test_lab_batch_matches_scikit_image_and_flips():
 
 def test_tiny_fit_run_writes_everything(tmp_path):
     from colorization.model import load_model
-    from colorization.training.loop import train
+    from colorization.training.trainer import train
 
     config = TrainConfig(**TINY, output_dir=str(tmp_path / "run"))
     result = train(config)

@@ -22,7 +22,7 @@ pytest.importorskip("jax")
 COMMON = textwrap.dedent("""
     import json, sys
     from colorization.training.config import TrainConfig
-    from colorization.training.loop import train
+    from colorization.training.trainer import train
 
     base = TrainConfig(data="synthetic", synthetic_train=16, synthetic_val=8, input_size=16, batch_size=8,
                        epochs=2, early_stopping_patience=None, verbose=0, learning_rate=1e-3,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from colorization.training.config import ConfigError, TrainConfig, load_config, parse_overrides, resume_differences
-from colorization.training.inputs import epoch_order, synthetic_images
+from colorization.training.data import epoch_order, synthetic_images
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 

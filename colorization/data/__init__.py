@@ -7,13 +7,13 @@ The path from files to a training step::
     write_report(manifest, out)                  # report.py
     cache = build_cache(manifest, out / "cache") # cache.py: decode + paper_crop once
     for rgb in cache_batches(cache, "train", batch_size=64):   # batches.py
-        L, ab = lab_batch_ops(rgb)               # inside the training step (keras.ops)
+        L, ab = lab_batch(rgb)                   # inside the training step (fast.lab_ops)
 
 and, for carrying a training set to a GPU machine, ``write_pack`` / ``cache_from_pack``
-(pack.py). Every file written goes through :mod:`colorization.files` (atomic).
+(pack.py). Every file written goes through :mod:`colorization.io.files` (atomic).
 """
 
-from colorization.data.batches import BatchIterator, cache_batches, lab_batch_ops
+from colorization.data.batches import BatchIterator, cache_batches
 from colorization.data.cache import ImageCache, build_cache, open_cache
 from colorization.data.download import DownloadError, UnsafeArchiveError, safe_extract
 from colorization.data.inspection import inspect_file, looks_gray
@@ -42,7 +42,7 @@ from colorization.data.sources import (
 from colorization.data.splits import DEFAULT_FRACTIONS, DEFAULT_SEED, SPLITS, assign_splits
 
 __all__ = [
-    "BatchIterator", "cache_batches", "lab_batch_ops",
+    "BatchIterator", "cache_batches",
     "ImageCache", "build_cache", "open_cache",
     "DownloadError", "UnsafeArchiveError", "safe_extract",
     "inspect_file", "looks_gray",

@@ -1,4 +1,4 @@
-"""Training batches from the image cache, and the Lab conversion a training step calls.
+"""Training batches from the image cache.
 
 :class:`BatchIterator` yields uint8 RGB batches (B, 256, 256, 3) straight from the
 memory-mapped cache: a seeded shuffle per epoch, random horizontal flips on uint8,
@@ -10,7 +10,7 @@ the flips of epoch ``e`` depend only on ``(seed, e)``, not on the number of thre
 
 numpy batches are backend-neutral: the same iterator feeds TensorFlow on the CPU and
 JAX on a GPU. The RGB -> Lab conversion is *not* done here per image: a training step
-calls :func:`lab_batch_ops` on the uint8 batch, on the accelerator.
+calls :func:`colorization.fast.lab_ops.lab_batch` on the uint8 batch, on the accelerator.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from colorization import lab
 
 
 class BatchIterator:
@@ -121,23 +120,3 @@ class BatchIterator:
 def cache_batches(cache, split: str = "train", **options) -> BatchIterator:
     """A :class:`BatchIterator` over one split of an :class:`~colorization.data.cache.ImageCache`."""
     return BatchIterator(cache.images, cache.rows(split), **options)
-
-
-def lab_batch_ops(rgb_uint8_batch):
-    """uint8 RGB batch -> the network's input and target, with ``keras.ops`` only.
-
-    Parameters
-    ----------
-    rgb_uint8_batch : array or tensor (N, H, W, 3), uint8 (or float in 0..255)
-
-    Returns
-    -------
-    (L_scaled, ab_scaled) : tensors (N, H, W, 1) and (N, H, W, 2), float32
-        ``scale_l(L)`` in [-1, 1] and ``scale_ab(ab)`` = ab / 128, with the same
-        formulas as :func:`colorization.lab.rgb_to_lab` (scikit-image).
-    """
-    from keras import ops
-
-    rgb = ops.cast(rgb_uint8_batch, "float32") / 255.0
-    lab_values = lab.rgb_to_lab_ops(rgb)
-    return lab.scale_l(lab_values[..., :1]), lab.scale_ab(lab_values[..., 1:])

@@ -35,9 +35,9 @@ import pandas as pd
 
 from colorization.data.manifest import manifest_hash, usable
 from colorization.data.parallel import chunked, parallel_map
-from colorization.files import atomic_path, write_text_atomic
-from colorization.images import ImageError, load_image, to_uint8
-from colorization.preprocess import PAPER_SIZE, paper_crop
+from colorization.io.files import atomic_path, write_text_atomic
+from colorization.io.images import ImageError, load_image, to_uint8
+from colorization.io.preprocess import PAPER_SIZE, paper_crop
 
 CACHE_VERSION = 1
 IMAGES_NAME, INDEX_NAME, META_NAME = "images.npy", "index.csv", "meta.json"

@@ -25,7 +25,7 @@ import time
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from colorization.files import write_text_atomic
+from colorization.io.files import write_text_atomic
 
 MARKER_NAME = ".complete.json"
 

@@ -12,13 +12,13 @@ Excluded from training targets:
   Caltech-101: every image under this line looks gray; above it are genuine colour
   photos of neutral objects (chrome motorbikes, silver cameras) with small coloured
   parts, which stay in. On Caltech-101 it flags 411 mode-``L`` and 129 RGB files;
-* unreadable files (the :class:`colorization.images.ImageError` message);
+* unreadable files (the :class:`colorization.io.images.ImageError` message);
 * obvious non-images (by suffix, not opened), hidden files, and images under
   :data:`MIN_SIDE` pixels.
 
 Decided by content, not extension: any other file is opened (Caltech-101's
 ``BACKGROUND_Google/tmp`` is a JPEG without an extension). CMYK and palette images are
-converted to RGB by :func:`colorization.images.load_image`; the note says so.
+converted to RGB by :func:`colorization.io.images.load_image`; the note says so.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from colorization.data.parallel import chunked, parallel_map
-from colorization.images import MAX_PIXELS, ImageError, load_image
+from colorization.io.images import MAX_PIXELS, ImageError, load_image
 
 GRAY_SPREAD = 16
 GRAY_MAX_FRACTION = 0.001

@@ -21,7 +21,7 @@ import pandas as pd
 from colorization.data import splits
 from colorization.data.inspection import inspect_paths
 from colorization.data.sources import Source
-from colorization.files import atomic_path
+from colorization.io.files import atomic_path
 
 MANIFEST_COLUMNS = ("relpath", "category", "split", "width", "height", "mode", "is_gray", "excluded", "note")
 

@@ -33,8 +33,8 @@ import pandas as pd
 from colorization.data.cache import ImageCache, cache_key, decode_file, fill_cache, open_cache
 from colorization.data.manifest import manifest_csv, manifest_hash, usable, write_manifest
 from colorization.data.parallel import chunked, parallel_map
-from colorization.files import atomic_path, write_text_atomic
-from colorization.preprocess import PAPER_SIZE
+from colorization.io.files import atomic_path, write_text_atomic
+from colorization.io.preprocess import PAPER_SIZE
 
 PACK_NAME, PACK_META = "pack.npz", "pack.json"
 DEFAULT_QUALITY = 85

@@ -1,12 +1,12 @@
-"""Where data lives: the data folder, the project root, the offline Caltech-101 copy.
+"""Where data lives: the data folder and the offline Caltech-101 copy.
 
 Order of precedence for the data folder (:func:`data_dir`):
 
 1. an explicit argument (the CLI's ``--data-dir``);
 2. the environment variable ``COLORIZATION_DATA``;
-3. ``<project root>/data``, where the project root is the nearest folder above the
-   current directory that holds this project's ``pyproject.toml`` (else the checkout
-   the package is installed from in editable mode, else the current directory).
+3. ``<project root>/data`` (:func:`colorization.io.paths.project_root`: the nearest
+   checkout above the current directory, else the one the package is installed from
+   in editable mode, else the current directory).
 
 The machines this project runs on reach no dataset host, so a read-only copy of
 Caltech-101's image folder sits beside every checkout at
@@ -19,29 +19,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from colorization.io.paths import project_root
+
 ENV_DATA = "COLORIZATION_DATA"
 ENV_CALTECH101 = "COLORIZATION_CALTECH101_DIR"
 _SHARED_CALTECH101 = Path("..", "shared", "data", "caltech101", "101_ObjectCategories")
-
-
-def _is_project_root(folder: Path) -> bool:
-    return (folder / "pyproject.toml").is_file() and (folder / "colorization").is_dir()
-
-
-def project_root(start: str | Path | None = None) -> Path:
-    """The project checkout around ``start`` (default: the current directory).
-
-    Falls back to the checkout that holds the imported package (editable installs),
-    then to ``start`` itself.
-    """
-    start = Path(start or Path.cwd()).resolve()
-    for folder in (start, *start.parents):
-        if _is_project_root(folder):
-            return folder
-    package_checkout = Path(__file__).resolve().parents[2]
-    if _is_project_root(package_checkout):
-        return package_checkout
-    return start
 
 
 def data_dir(explicit: str | Path | None = None) -> Path:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from colorization.data.splits import SPLITS
-from colorization.files import atomic_path
+from colorization.io.files import atomic_path
 
 
 def _kind(reason: str) -> str:

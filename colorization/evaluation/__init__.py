@@ -5,8 +5,7 @@ Modules
 methods  what is evaluated: :class:`Method` (anything mapping uint8 network views to
          ab), :class:`ModelMethod`, the baselines :class:`GrayMethod` and
          :class:`ConstantAbMethod`, and :func:`mean_ab` (the train split's mean ab)
-runner   which images (:func:`load_data`), how each output is made (:func:`render`),
-         scoring (:func:`score_methods`) and the whole evaluation (:func:`evaluate`)
+runner   which images (:func:`load_data`), scoring (:func:`score_methods`) and the whole evaluation (:func:`evaluate`)
 tables   per-category means, the summary, its Markdown table, and writing the files
 
 From a notebook::
@@ -16,7 +15,7 @@ From a notebook::
     results = evaluate(data, "model.keras")
     results.per_image.groupby("method")["auc"].mean()
 
-``colorization evaluate`` (:mod:`colorization.commands.evaluate`) is a thin wrapper.
+``colorization evaluate`` (:mod:`colorization.cli.evaluate`) is a thin wrapper.
 """
 
 from colorization.evaluation.methods import (
@@ -35,8 +34,6 @@ from colorization.evaluation.runner import (
     Results,
     evaluate,
     load_data,
-    neutral_gray,
-    render,
     score_methods,
     select_evenly,
 )
@@ -53,7 +50,7 @@ from colorization.evaluation.tables import (
 
 __all__ = [
     "ConstantAbMethod", "GrayMethod", "MeanAb", "Method", "ModelMethod", "baselines", "mean_ab",
-    "RESOLUTIONS", "SPLIT_CHOICES", "EvalData", "Results", "evaluate", "load_data", "neutral_gray", "render",
+    "RESOLUTIONS", "SPLIT_CHOICES", "EvalData", "Results", "evaluate", "load_data",
     "score_methods", "select_evenly",
     "RESULT_FILES", "existing_results", "markdown_summary", "method_statistics", "per_category",
     "read_per_image", "summarize", "write_results",

@@ -17,7 +17,7 @@ Resolutions
     Ground truth is the original file at its own size; the network sees it resized
     to 256x256 (:func:`colorization.colorize.network_view`, mode ``"full"``) and the
     ab is scaled up and joined with the original's own L
-    (:func:`colorization.colorize.compose`), as ``colorization colorize`` does.
+    (:func:`colorization.colorize.render`), as ``colorization colorize`` does.
     Baselines likewise at full size.
 """
 
@@ -26,7 +26,6 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +35,6 @@ from colorization.evaluation.methods import MeanAb, Method, ModelMethod, baselin
 
 RESOLUTIONS = ("paper", "full")
 SPLIT_CHOICES = ("train", "val", "test", "all")
-ID_COLUMNS = ("relpath", "category", "method", "height", "width")
 
 
 @dataclass
@@ -169,34 +167,9 @@ def load_data(source, *, split: str = "test", seed: int = 0, manifest=None, limi
                     items=items, available=int(len(index)), limit=limit)
 
 
-def neutral_gray(rgb: np.ndarray) -> np.ndarray:
-    """The uint8 gray image with ``rgb``'s lightness and R = G = B exactly (ab = 0)."""
-    from colorization import fullres, lab
-    from colorization.images import to_uint8
-
-    lab_image = np.zeros((*rgb.shape[:2], 3), dtype=np.float32)
-    lab_image[..., 0] = fullres.lightness(rgb)
-    gray = to_uint8(lab.lab_to_rgb(lab_image).mean(axis=-1))
-    return np.repeat(gray[..., None], 3, axis=-1)
-
-
-def render(rgb: np.ndarray, ab: np.ndarray) -> np.ndarray:
-    """The colorization a method's ``ab`` makes of ``rgb``: its own L joined with ab.
-
-    :func:`colorization.colorize.compose` at any size; an all-zero ``ab`` gives the
-    exactly neutral image (:func:`neutral_gray`), since the fast float32 Lab->sRGB
-    path leaves R, G, B off by one code value on ~1% of neutral pixels.
-    """
-    from colorization.colorize import compose
-
-    if not np.any(ab):
-        return neutral_gray(rgb)
-    return compose(rgb, ab)
-
-
 def _ground_truth(data: EvalData, items: pd.DataFrame, resolution: str):
     from colorization.colorize import network_view
-    from colorization.images import load_image, to_uint8
+    from colorization.io.images import load_image, to_uint8
 
     if resolution == "paper":
         truths = [np.asarray(data.cache.images[row]) for row in items["row"]]
@@ -215,6 +188,7 @@ def score_methods(methods, data: EvalData, *, resolution: str = "paper", batch_s
     """
     from tqdm import tqdm
 
+    from colorization.colorize import render
     from colorization.metrics import image_metrics
 
     if resolution not in RESOLUTIONS:
@@ -259,14 +233,6 @@ class Results:
     markdown: str
 
 
-def weights_info(weights) -> dict:
-    """Path and sha256 of a weights file (the shipped reference model if None)."""
-    from colorization.weights import reference_weights, sha256_of
-
-    path = reference_weights() if weights is None else Path(weights)
-    return {"path": str(path.resolve()), "sha256": sha256_of(path)}
-
-
 def evaluate(data: EvalData, weights=None, *, model=None, resolution: str = "paper",
              mean: MeanAb | tuple[float, float] | None = None, extra_methods=(), batch_size: int = 8,
              progress: bool = True) -> Results:
@@ -285,13 +251,14 @@ def evaluate(data: EvalData, weights=None, *, model=None, resolution: str = "pap
     extra_methods : sequence of Method
         More methods scored the same way (e.g. an ablation model).
     """
-    from colorization import __version__
     from colorization.evaluation import tables
-    from colorization.training import provenance
-    from colorization.weights import load_weights
+    from colorization.reporting.provenance import provenance, weights_entry
+    from colorization.weights import load_weights, reference_weights
 
     started = time.perf_counter()
-    info = weights_info(weights) if (weights is not None or model is None) else {"path": None, "sha256": None}
+    if weights is None and model is None:
+        weights = reference_weights()
+    info = weights_entry(weights) if weights is not None else {"path": None, "sha256": None}
     if model is None:
         model = load_weights(weights)
     if mean is None:
@@ -300,17 +267,11 @@ def evaluate(data: EvalData, weights=None, *, model=None, resolution: str = "pap
     per_image = score_methods(methods, data, resolution=resolution, batch_size=batch_size, progress=progress)
     mean_record = mean.as_dict() if isinstance(mean, MeanAb) else {"a": float(mean[0]), "b": float(mean[1])}
     mean_record["source"] = "train split of the cache" if isinstance(mean, MeanAb) else "given"
-    provenance = {
-        "package": {"name": "colorization", "version": __version__},
-        "git": provenance.git_commit(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "data": data.describe(),
-        "resolution": resolution,
-        "weights": info,
-        "mean_ab": mean_record,
-        "methods_info": {m.name: (m.describe() if hasattr(m, "describe") else {}) for m in methods},
-        "seconds": round(time.perf_counter() - started, 3),
-    }
-    summary = tables.summarize(per_image, provenance)
+    record = provenance(
+        "evaluation", weights=info, data=data.describe(), resolution=resolution, mean_ab=mean_record,
+        methods_info={m.name: (m.describe() if hasattr(m, "describe") else {}) for m in methods},
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    summary = tables.summarize(per_image, record)
     return Results(per_image=per_image, per_category=tables.per_category(per_image), summary=summary,
                    markdown=tables.markdown_summary(summary))

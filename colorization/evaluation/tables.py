@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from colorization.files import OutputExistsError, atomic_path, write_text_atomic
+from colorization.io.files import OutputExistsError, atomic_path, write_text_atomic
 from colorization.metrics import METRIC_KEYS
 
 RESULT_FILES = {"per_image": "per_image.csv", "per_category": "per_category.csv",
@@ -192,7 +192,7 @@ def existing_results(folder: str | Path) -> list[Path]:
 def write_results(results, folder: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
     """Write :data:`RESULT_FILES` for ``results`` (a :class:`~colorization.evaluation.runner.Results`).
 
-    Raises :class:`~colorization.files.OutputExistsError` (nothing written) if any
+    Raises :class:`~colorization.io.files.OutputExistsError` (nothing written) if any
     exists and ``overwrite`` is False; each file is written atomically.
     """
     targets = result_paths(folder)

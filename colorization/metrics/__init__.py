@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from colorization.lab import rgb_to_lab
 
-from ._common import as_rgb01, check_same_shape
-from .failure_modes import (
+from colorization.metrics.checks import as_rgb01, check_same_shape
+from colorization.metrics.failure_modes import (
     BLUE_HUE_RANGE,
     BLUE_MIN_CHROMA,
     BROWN_HUE_RANGE,
@@ -36,8 +36,8 @@ from .failure_modes import (
     sand_mask,
     warmth,
 )
-from .fidelity import AUC_MAX_THRESHOLD, ab_error, ab_rmse, auc_ab_error, psnr, ssim
-from .vividness import chroma, colorfulness, delta_colorfulness, hue_angle
+from colorization.metrics.fidelity import AUC_MAX_THRESHOLD, ab_error, ab_rmse, auc_ab_error, psnr, ssim
+from colorization.metrics.vividness import chroma, colorfulness, delta_colorfulness, hue_angle
 
 METRIC_KEYS = (
     "psnr", "ssim", "ab_rmse", "auc", "cf_pred", "cf_true", "delta_cf",

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._common import check_same_shape, to_lab
-from .vividness import chroma, hue_angle
+from colorization.metrics.checks import check_same_shape, to_lab
+from colorization.metrics.vividness import chroma, hue_angle
 
 # Pixels with chroma at or below this are "neutral": their hue is noise.
 CHROMATIC_MIN_CHROMA = 5.0

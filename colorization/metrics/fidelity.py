@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from ._common import as_lab, as_rgb01, check_same_shape
+from colorization.metrics.checks import as_lab, as_rgb01, check_same_shape
 
 AUC_MAX_THRESHOLD = 150  # Zhang et al. 2016 sweep the ab threshold from 0 to 150
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import as_rgb01, check_same_shape
+from colorization.metrics.checks import as_rgb01, check_same_shape
 
 
 def chroma(lab) -> np.ndarray:

@@ -11,7 +11,7 @@ Layout of ``output_dir``::
     model.keras               the run's result (best or last epoch; float32)
     run.json                  provenance (see provenance.py)
 
-Every file is written atomically (``colorization.files``). An epoch is committed by
+Every file is written atomically (``colorization.io.files``). An epoch is committed by
 writing ``state.json`` *after* its checkpoint exists, so a run killed at any moment
 resumes from a complete checkpoint; older checkpoints are deleted only afterwards.
 Both loops (``fit`` and ``jax_scan``) write and read the same format, so a run may
@@ -27,7 +27,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from colorization.files import write_text_atomic
+from colorization.io.files import write_text_atomic
 from colorization.training.config import TrainConfig
 
 # seconds: training only; wall_seconds: the whole cycle since the previous epoch's end
@@ -120,16 +120,16 @@ def load_checkpoint(path: Path):
     """The compiled network of a checkpoint, with its optimizer's state restored."""
     import keras
 
+    import colorization.ablation.loss  # noqa: F401  (registers the classification loss)
+
     return keras.models.load_model(path, compile=True, safe_mode=True)
 
 
-def export_float32(network, config: TrainConfig, path: Path) -> None:
-    """Save the network's weights in a fresh float32, uncompiled paper model (inference file)."""
-    from colorization.model import build_paper_model, save_model
+def export_float32(network, path: Path) -> None:
+    """Save the network's weights as a fresh float32, uncompiled paper model (inference file)."""
+    from colorization.model import rebuild, save_model
 
-    fresh = build_paper_model(config.input_size, upsampling=config.upsampling, head=config.head)
-    fresh.set_weights([w.astype("float32") for w in network.get_weights()])
-    save_model(fresh, path)
+    save_model(rebuild(network), path)
 
 
 class Bookkeeper:
@@ -176,7 +176,7 @@ class Bookkeeper:
         def commit():
             save_checkpoint(network, checkpoint)
             if improved:
-                export_float32(network, config, self.folder.best_path)
+                export_float32(network, self.folder.best_path)
             self.folder.write_state(snapshot)
             self.folder.write_history(snapshot.history)
             self.folder.prune(config.keep_checkpoints, snapshot.checkpoint)
@@ -197,5 +197,5 @@ class Bookkeeper:
 
             save_model(load_model(best), self.folder.model_path)
         else:
-            export_float32(network, self.config, self.folder.model_path)
+            export_float32(network, self.folder.model_path)
         return self.folder.model_path

@@ -30,7 +30,7 @@ precision                    "float32"           or ``mixed_bfloat16`` (float32 
 head                         "regression"        *paper*: tanh ab / 128 output; or
                                                  ``classification``: the ablation of
                                                  Zhang et al. (ECCV 2016), softmax over the
-                                                 261 quantized ab bins (colorization.quantize)
+                                                 261 quantized ab bins (colorization.ablation.quantize)
 loss                         "mse"               *paper*: mean squared error on ab / 128; the
                                                  classification head always uses the
                                                  rebalanced cross-entropy on soft-encoded ab

@@ -3,7 +3,7 @@ the loss, the optimizer; the Keras ``fit`` wrapper and the lean JAX step built o
 
 Everything that touches pixels runs inside the compiled step, on the accelerator:
 uint8 RGB is cast, flipped (per-image flags), converted to CIE Lab
-(:func:`colorization.lab.rgb_to_lab_ops`) and scaled (L to [-1, 1], ab / 128), so the
+(:func:`colorization.fast.lab_ops.lab_batch`) and scaled (L to [-1, 1], ab / 128), so the
 host only gathers uint8 batches, or nothing at all when the set lives on the device.
 """
 
@@ -12,22 +12,10 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from colorization.data.batches import lab_batch_ops
+from colorization.ablation.loss import RebalancedCrossEntropy
+from colorization.fast.lab_ops import lab_batch
 from colorization.model import build_paper_model
 from colorization.training.config import TrainConfig
-
-
-def lab_batch(rgb_uint8, flip=None):
-    """uint8 RGB (B, H, W, 3) -> (L scaled to [-1, 1] (B, H, W, 1), ab / 128 (B, H, W, 2)).
-
-    ``flip``: optional (B,) flags (bool or 0/1 integers); where set, the image is mirrored
-    left-right.
-    Backend-agnostic (``keras.ops``), meant to be traced into a compiled step.
-    """
-    rgb = rgb_uint8
-    if flip is not None:
-        rgb = ops.where(ops.reshape(ops.cast(flip, "bool"), (-1, 1, 1, 1)), ops.flip(rgb, axis=2), rgb)
-    return lab_batch_ops(rgb)
 
 
 def build_network(config: TrainConfig) -> keras.Model:
@@ -35,46 +23,6 @@ def build_network(config: TrainConfig) -> keras.Model:
     policy = None if config.precision == "float32" else config.precision
     return build_paper_model(config.input_size, upsampling=config.upsampling, dtype_policy=policy,
                              head=config.head)
-
-
-@keras.saving.register_keras_serializable(package="colorization")
-class RebalancedCrossEntropy(keras.losses.Loss):
-    """Zhang et al.'s loss for the classification head: multinomial cross-entropy
-    against soft-encoded ab, each pixel weighted by the rebalancing weight of its
-    nearest bin (:mod:`colorization.quantize`).
-
-    ``y_true``: ab / 128 (B, H, W, 2) (the training step's target); ``y_pred``: bin
-    probabilities (B, H, W, Q). The loss is computed at the head's own resolution,
-    before the network's last x2 upsampling (as Zhang et al. compute theirs at their
-    output's resolution): the prediction is taken every other pixel (exactly the head's
-    output for nearest upsampling) and ab is averaged over 2x2 blocks. Returns the
-    per-pixel loss (B, H/2, W/2); the reduction averages it.
-    """
-
-    def __init__(self, weights=None, neighbours: int = 5, sigma: float = 5.0,
-                 name: str = "rebalanced_ce", **kwargs):
-        super().__init__(name=name, **kwargs)
-        from colorization.quantize import NUM_BINS
-
-        self.class_weights = [1.0] * NUM_BINS if weights is None else [float(w) for w in weights]
-        if len(self.class_weights) != NUM_BINS:
-            raise ValueError(f"expected {NUM_BINS} rebalancing weights, got {len(self.class_weights)}")
-        self.neighbours, self.sigma = int(neighbours), float(sigma)
-
-    def call(self, y_true, y_pred):
-        from colorization.lab import AB_SCALE
-        from colorization.quantize import EPSILON, bin_centers, soft_encode_ops
-
-        probs = ops.cast(y_pred, "float32")[:, ::2, ::2, :]
-        ab = ops.average_pool(ops.cast(y_true, "float32") * AB_SCALE, 2, strides=2, padding="valid")
-        index, weight = soft_encode_ops(ab, ops.convert_to_tensor(bin_centers()), self.neighbours, self.sigma)
-        log_p = ops.take_along_axis(ops.log(ops.maximum(probs, EPSILON)), index, axis=-1)
-        rebalance = ops.take(ops.convert_to_tensor(self.class_weights, "float32"), index[..., 0])
-        return -rebalance * ops.sum(weight * log_p, axis=-1)
-
-    def get_config(self):
-        return {**super().get_config(), "weights": self.class_weights,
-                "neighbours": self.neighbours, "sigma": self.sigma}
 
 
 def make_loss(config: TrainConfig, class_weights=None) -> keras.losses.Loss:

@@ -8,9 +8,10 @@ from the float32 originals by at most 0.02 in a or b) and computed in float32.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
+
+from colorization.io.files import sha256_file
 
 WEIGHTS_DIR = Path(__file__).resolve().parent
 REGISTRY_FILE = WEIGHTS_DIR / "registry.json"
@@ -33,15 +34,6 @@ def registry() -> dict[str, dict]:
     return json.loads(REGISTRY_FILE.read_text(encoding="utf-8"))
 
 
-def sha256_of(path: str | Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def reference_weights(name: str = DEFAULT_MODEL) -> Path:
     """Path of a shipped reference model, verified against its registered sha256.
 
@@ -58,7 +50,7 @@ def reference_weights(name: str = DEFAULT_MODEL) -> Path:
     path = WEIGHTS_DIR / entry["file"]
     if not path.is_file():
         raise WeightsError(f"{path}: reference weights are listed but missing; reinstall the package or {HOW_TO_GET_WEIGHTS}")
-    actual = sha256_of(path)
+    actual = sha256_file(path)
     if actual != entry["sha256"]:
         raise WeightsError(f"{path}: sha256 {actual[:12]}... does not match the registered {entry['sha256'][:12]}... (corrupt or altered file)")
     return path
@@ -87,26 +79,16 @@ def load_weights(weights: str | Path | None = None, name: str = DEFAULT_MODEL):
 def as_float32(model):
     """The paper's network (either head, see :func:`colorization.model.head_of`) computing
     in float32, whatever precision its weights were stored in."""
-    import numpy as np
-
-    from colorization.model import build_paper_model
-
-    from colorization.model import model_options
+    from colorization.model import rebuild
 
     stored = {str(w.dtype) for w in model.weights}
     if stored == {"float32"} or model.name != "paper_colorization":
         return model
-    upcast = build_paper_model(**model_options(model))
-    upcast.set_weights([np.asarray(w, dtype=np.float32) for w in model.get_weights()])
-    return upcast
+    return rebuild(model)
 
 
 def export_float16(model, path: str | Path) -> Path:
     """Save the paper's network (either head) with float16 weights (for shipping); see :func:`as_float32`."""
-    import numpy as np
+    from colorization.model import rebuild, save_model
 
-    from colorization.model import build_paper_model, model_options, save_model
-
-    half = build_paper_model(**model_options(model), dtype_policy="float16")
-    half.set_weights([np.asarray(w).astype(np.float16) for w in model.get_weights()])
-    return save_model(half, path)
+    return save_model(rebuild(model, "float16"), path)

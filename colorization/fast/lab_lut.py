@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from colorization.lab import _LAB_EPS, _LAB_KAPPA, RGB_FROM_XYZ, WHITE_D65, XYZ_FROM_RGB, _as_float_rgb
+from colorization.lab import LAB_EPSILON, LAB_KAPPA, RGB_FROM_XYZ, WHITE_D65, XYZ_FROM_RGB, as_float_rgb
 
 
 def _srgb_to_linear(c):
@@ -76,7 +76,7 @@ def _y_index(y: np.ndarray) -> np.ndarray:
 
 def _l_from_y(y):
     """CIE L* from relative luminance Y (white = 1), float arrays."""
-    f = np.where(y > _LAB_EPS, np.cbrt(y), _LAB_KAPPA * y + 16.0 / 116.0)
+    f = np.where(y > LAB_EPSILON, np.cbrt(y), LAB_KAPPA * y + 16.0 / 116.0)
     return 116.0 * f - 16.0
 
 
@@ -111,7 +111,7 @@ def _f_inverse(f: np.ndarray) -> np.ndarray:
     out = f * f * f
     dark = f <= 0.2068966
     if dark.any():
-        out[dark] = (f[dark] - 16.0 / 116.0) / _LAB_KAPPA
+        out[dark] = (f[dark] - 16.0 / 116.0) / LAB_KAPPA
     return out
 
 
@@ -243,7 +243,7 @@ def _bilinear_taps(size_out: int, size_in: int):
     return low, high, (source - low).astype(np.float32)
 
 
-def compose_full_resolution(rgb: np.ndarray, ab: np.ndarray, keep_lightness: bool = True) -> np.ndarray:
+def render(rgb: np.ndarray, ab: np.ndarray, keep_lightness: bool = True) -> np.ndarray:
     """The colorized photo at its own size: its own L joined with ``ab`` scaled up.
 
     One pass over strips of rows on all cores: each strip takes its L from ``rgb``,
@@ -289,4 +289,4 @@ def compose_full_resolution(rgb: np.ndarray, ab: np.ndarray, keep_lightness: boo
 
 
 def _as_lut_input(rgb: np.ndarray) -> np.ndarray:
-    return rgb if rgb.dtype in _LINEAR_LUT else _as_float_rgb(rgb).astype(np.float32, copy=False)
+    return rgb if rgb.dtype in _LINEAR_LUT else as_float_rgb(rgb).astype(np.float32, copy=False)

@@ -26,7 +26,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from colorization.cli import CommandError
+    from colorization.cli.common import CommandError
     from colorization.training.config import ConfigError, load_config
 
     try:
@@ -34,7 +34,7 @@ def run(args) -> int:
         if args.print_config:
             print(config.to_yaml(), end="")
             return 0
-        from colorization.training.loop import train
+        from colorization.training.trainer import train
 
         train(config, resume=args.resume)
     except ConfigError as error:

@@ -12,7 +12,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from colorization.files import atomic_path
+from colorization.io.files import atomic_path
 
 
 def save_figure(figure, path: str | Path, dpi: int = 80) -> Path:

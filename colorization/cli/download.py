@@ -43,7 +43,7 @@ def add_parser(subparsers) -> None:
 
 def open_source(args, name: str | None = None):
     """The :class:`~colorization.data.sources.Source` the options describe (fetched)."""
-    from colorization.cli import CommandError
+    from colorization.cli.common import CommandError
     from colorization.data.sources import CaltechSource, get_source
 
     name = name or args.source

@@ -1,4 +1,4 @@
-"""Run the notebook pipeline for a profile: ``python -m colorization.pipeline --profile tiny``.
+"""Run the notebook pipeline for a profile: ``python -m colorization.repro.pipeline --profile tiny``.
 
 A profile (``profiles/<name>.yaml``) gives parameters shared by every notebook
 (``common``) and per notebook (``notebooks``). Each notebook in ``notebooks/`` is run
@@ -16,7 +16,9 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from colorization.io.paths import project_root
+
+ROOT = project_root(__file__)
 NOTEBOOKS_DIR = ROOT / "notebooks"
 PROFILES_DIR = ROOT / "profiles"
 PIPELINE = ("01_data", "02_train", "03_evaluate", "04_failure_analysis", "05_figures")

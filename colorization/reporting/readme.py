@@ -1,7 +1,7 @@
 """Regenerate the README's results sections from the files under ``results/<profile>/``.
 
-    python -m colorization.readme            # rewrite README.md in place
-    python -m colorization.readme --check    # exit 1 if README.md is out of date
+    python -m colorization.reporting.readme            # rewrite README.md in place
+    python -m colorization.reporting.readme --check    # exit 1 if README.md is out of date
 
 Each profile's section sits between ``<!-- results:<profile>:begin -->`` and
 ``<!-- results:<profile>:end -->``; nothing outside the markers is touched. Every
@@ -17,9 +17,10 @@ import re
 import sys
 from pathlib import Path
 
-from colorization.files import write_text_atomic
+from colorization.io.files import write_text_atomic
+from colorization.io.paths import project_root
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = project_root(__file__)
 README = ROOT / "README.md"
 FIGURES = (
     ("paper_figure.png", "The paper's figure: gray input, colorization, original"),
@@ -41,7 +42,7 @@ def render_section(profile: str, results_root: Path = ROOT / "results") -> str:
         raise FileNotFoundError(f"{summary_path}: no evaluation results; run `make reproduce PROFILE={profile}`")
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     lines = [
-        f"Generated from `results/{profile}/` by `python -m colorization.readme`; do not edit by hand.",
+        f"Generated from `results/{profile}/` by `python -m colorization.reporting.readme`; do not edit by hand.",
         "",
         f"* data: `{summary['data']['source']}`, split `{summary['data']['split']}`, "
         f"{summary['data']['images_evaluated']} images, manifest `{summary['data']['manifest_hash'][:12]}`",
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.check:
         if wanted != current:
-            print("readme: README.md's results sections differ from results/; run `python -m colorization.readme`", file=sys.stderr)
+            print("readme: README.md's results sections differ from results/; run `python -m colorization.reporting.readme`", file=sys.stderr)
             return 1
         return 0
     if wanted != current:

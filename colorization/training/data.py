@@ -8,12 +8,12 @@ new sources (the ``colorization.data`` cache) are one more branch there.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from colorization.io.files import sha256_file
 from colorization.training.config import ConfigError, TrainConfig
 
 
@@ -57,14 +57,6 @@ def synthetic_images(n: int, size: int, seed: int = 0) -> np.ndarray:
     frac = (position - k)[..., None]
     rgb = _RAMP[k] * (1 - frac) + _RAMP[k + 1] * frac
     return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _load_npy(path: str) -> np.ndarray:
@@ -136,7 +128,7 @@ def load_data(config: TrainConfig) -> TrainData:
         path = Path(config.manifest_path)
         if not path.is_file():
             raise ConfigError(f"{path}: manifest not found")
-        data.manifest_hash = "sha256:" + _file_sha256(path)
+        data.manifest_hash = "sha256:" + sha256_file(path)
     data.check(config.input_size)
     return data
 

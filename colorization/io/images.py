@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from colorization.files import atomic_path
+from colorization.io.files import atomic_path
 
 # Decompression-bomb guard: images above this many pixels are refused before decoding.
 # 200 MP is ~3x a 60 MP camera; 40000x40000 (1.6 GP) would need ~5 GB as RGB.
@@ -182,15 +182,15 @@ def save_png(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = None,
     alpha : ndarray, shape (H, W), optional
         Any dtype :func:`to_uint8` accepts.
     overwrite : bool
-        If False, an existing file raises :class:`colorization.files.OutputExistsError`.
+        If False, an existing file raises :class:`colorization.io.files.OutputExistsError`.
     level : int
         Deflate effort, 0-3 (ISA-L): 2 is about zlib level 1's size, much faster.
 
     Notes
     -----
-    Encoded by :func:`colorization.png.encode_png` (parallel, standard PNG).
+    Encoded by :func:`colorization.fast.png.encode_png` (parallel, standard PNG).
     """
-    from colorization.png import encode_png
+    from colorization.fast.png import encode_png
 
     pixels = to_uint8(rgb)
     if alpha is not None:

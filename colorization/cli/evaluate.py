@@ -18,8 +18,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from colorization.cli import positive_int
-from colorization.commands.download import add_source_options, open_source
+from colorization.cli.common import positive_int
+from colorization.cli.download import add_source_options, open_source
 
 
 def _ab_pair(text: str) -> tuple[float, float]:
@@ -65,10 +65,10 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from colorization.cli import CommandError
+    from colorization.cli.common import CommandError
     from colorization.evaluation import evaluate, existing_results, load_data, write_results
-    from colorization.files import OutputExistsError
-    from colorization.images import ImageError
+    from colorization.io.files import OutputExistsError
+    from colorization.io.images import ImageError
     from colorization.weights import WeightsError, load_weights, reference_weights
 
     out = Path(args.output)

@@ -9,47 +9,12 @@ time and training images per second.
 from __future__ import annotations
 
 import json
-import platform
-import subprocess
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 
-from colorization.files import write_text_atomic
-
-PACKAGES = ("lab-cnn-colorization", "keras", "tensorflow", "tensorflow-cpu", "jax", "jaxlib",
-            "jax-cuda13-plugin", "jax-cuda12-plugin", "numpy", "ml-dtypes", "h5py", "scikit-image")
-
-
-def package_versions() -> dict:
-    versions = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    if "keras" in sys.modules:  # the imported one wins (a carried wheel may shadow metadata)
-        versions["keras"] = sys.modules["keras"].__version__
-    return versions
-
-
-def git_commit() -> dict:
-    """Commit of the source tree this package is imported from (None outside git)."""
-    root = Path(__file__).resolve().parents[2]
-
-    def git(*args):
-        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
-
-    try:
-        head = git("rev-parse", "HEAD")
-        if head.returncode:
-            return {"commit": None, "dirty": None}
-        dirty = git("status", "--porcelain", "--untracked-files=no")
-        return {"commit": head.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
-
+from colorization.io.files import write_text_atomic
+from colorization.reporting.provenance import provenance
 
 def device_names() -> list[str]:
     import keras
@@ -77,29 +42,26 @@ class Provenance:
     """Builds and rewrites ``run.json`` (atomically) as the run goes."""
 
     def __init__(self, path: Path, config, data, resumed_from_epoch: int):
-        import keras
+        import keras  # noqa: F401  (the record names the backend in use)
 
         self.path = path
         previous = json.loads(path.read_text(encoding="utf-8")) if path.is_file() and resumed_from_epoch else {}
-        self.record = {
-            "format": "colorization-train-run/1",
-            "git": git_commit(),
-            "packages": package_versions(),
-            "keras_backend": keras.backend.backend(),
-            "devices": device_names(),
-            "host": platform.node(),
-            "config": config.to_dict(),
-            "config_digest": config.digest(),
-            "data": {
+        self.record = provenance(
+            "training",
+            format="colorization-train-run/1",
+            devices=device_names(),
+            config=config.to_dict(),
+            config_digest=config.digest(),
+            data={
                 "manifest_hash": data.manifest_hash,
                 "description": data.description,
                 "train_images": int(len(data.train)),
                 "val_images": int(len(data.val)),
                 "image_shape": list(data.train.shape[1:]),
             },
-            "sessions": previous.get("sessions", []),
-            "status": "running",
-        }
+            sessions=previous.get("sessions", []),
+            status="running",
+        )
         self.session = {
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "argv": sys.argv,

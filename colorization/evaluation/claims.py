@@ -16,7 +16,8 @@ Rules common to all claims (our choices, stated once):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -58,6 +59,15 @@ class Verdict:
         return {"claim": self.claim, "verdict": self.verdict, "statistic": self.statistic,
                 "value": self.value, "ci_low": self.ci_low, "ci_high": self.ci_high,
                 "n_images": self.n_images, "reason": self.reason}
+
+    def __str__(self) -> str:
+        """The verdict as one Markdown sentence (what the notebook shows under each claim)."""
+        return (f"**{self.claim}: {self.verdict}** — {self.statistic} = {self.value:.4g} "
+                f"(95% CI {self.ci_low:.4g} … {self.ci_high:.4g}, n = {self.n_images}); {self.reason}.")
+
+    def labelled(self, method: str) -> Verdict:
+        """The same verdict with ``[method]`` after its claim (an ablation's rows)."""
+        return replace(self, claim=f"{self.claim} [{method}]")
 
 
 def bootstrap_ci(values, statistic=np.mean, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> tuple[float, float]:
@@ -138,7 +148,30 @@ def claim_colder(per_image: pd.DataFrame, method: str = "model") -> Verdict:
     return decide("2. colder hues", "mean Δb* (prediction − truth)", rows["delta_b"], -1, "colour", details)
 
 
-def claim_sand_as_water(per_image: pd.DataFrame, method: str = "model", pixels_per_image: int = 256 * 256) -> Verdict:
+def sand_share(per_image: pd.DataFrame) -> pd.Series:
+    """Per row: the share of the image's pixels that are sand-like in the ground truth
+    (``sand_pixels`` over the image's own height x width, at whatever resolution the
+    evaluation ran)."""
+    return per_image["sand_pixels"] / (per_image["height"] * per_image["width"])
+
+
+def sand_scenes(per_image: pd.DataFrame, method: str = "model") -> pd.Series:
+    """Rows of ``method`` whose image is a sand scene (>= :data:`SAND_IMAGE_MIN_SHARE` sand-like)."""
+    return (per_image["method"] == method) & (sand_share(per_image) >= SAND_IMAGE_MIN_SHARE)
+
+
+def brown_excess(per_image: pd.DataFrame) -> pd.Series:
+    """Per row: brown/sepia share of the prediction minus that of the ground truth (claim 5)."""
+    return per_image["brown_pred"] - per_image["brown_true"]
+
+
+def with_claim_columns(per_image: pd.DataFrame) -> pd.DataFrame:
+    """The per-image table plus the derived columns the claims are read from:
+    ``brown_excess`` (:func:`brown_excess`) and ``sand_share`` (:func:`sand_share`)."""
+    return per_image.assign(brown_excess=brown_excess(per_image), sand_share=sand_share(per_image))
+
+
+def claim_sand_as_water(per_image: pd.DataFrame, method: str = "model") -> Verdict:
     """Claim 3: sand coloured blue, as if it were water.
 
     Among sand scenes (>= 5% of pixels sand-like by ground-truth hue, chroma and
@@ -147,9 +180,7 @@ def claim_sand_as_water(per_image: pd.DataFrame, method: str = "model", pixels_p
     tolerance: a few blue pixels at sand edges are interpolation, not confusion), so
     "supported" needs a blue share clearly above 5%.
     """
-    rows = per_image[per_image["method"] == method].copy()
-    share = rows["sand_pixels"] / pixels_per_image
-    scenes = rows[share >= SAND_IMAGE_MIN_SHARE]
+    scenes = per_image[sand_scenes(per_image, method)]
     return decide("3. sand painted as water", "share of sand pixels painted blue − 0.05",
                   scenes["sand_as_water"] - 0.05, +1, "sand scenes",
                   {"sand_scenes": sorted(scenes["relpath"]), "mean_blue_share": float(np.nanmean(scenes["sand_as_water"]))
@@ -174,12 +205,40 @@ def claim_brown(per_image: pd.DataFrame, method: str = "model") -> Verdict:
     """Claim 5: when unsure, the network paints brown/sepia: brown share of prediction > of truth."""
     rows = per_image[per_image["method"] == method]
     return decide("5. brown/sepia when unsure", "brown share: prediction − truth",
-                  rows["brown_pred"] - rows["brown_true"], +1, "chromatic pixels",
+                  brown_excess(rows), +1, "chromatic pixels",
                   {"mean_brown_pred": float(rows["brown_pred"].mean()), "mean_brown_true": float(rows["brown_true"].mean())})
+
+
+def ablation_verdicts(per_image: pd.DataFrame, ablation: str) -> list[Verdict]:
+    """Claims 2, 3, 5 and 1 measured on an ablation model's rows, labelled ``[ablation]``
+    (empty when the table has no rows of that method)."""
+    if ablation not in set(per_image["method"]):
+        return []
+    verdicts = [claim(per_image, method=ablation) for claim in (claim_colder, claim_sand_as_water, claim_brown)]
+    verdicts += claim_plausible(per_image, method=ablation)
+    return [verdict.labelled(ablation) for verdict in verdicts]
+
+
+ABLATION_COLUMNS = ("auc", "ab_rmse", "psnr", "delta_cf", "brown_pred", "delta_b", "sand_as_water")
+
+
+def method_means(per_image: pd.DataFrame, columns=ABLATION_COLUMNS) -> pd.DataFrame:
+    """Mean of ``columns`` per method (NaN skipped), rounded for display."""
+    return per_image.groupby("method")[list(columns)].mean().round(4)
 
 
 def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
     return pd.DataFrame([v.as_row() for v in verdicts])
+
+
+def write_verdicts(verdicts: list[Verdict], folder: str | Path) -> pd.DataFrame:
+    """Write ``verdicts.csv`` and ``verdicts.md`` in ``folder`` (atomically); return the table."""
+    from colorization.io.files import write_text_atomic
+
+    table = verdict_table(verdicts)
+    write_text_atomic(Path(folder) / "verdicts.csv", table.to_csv(index=False))
+    write_text_atomic(Path(folder) / "verdicts.md", verdict_markdown(verdicts))
+    return table
 
 
 def claim_small_details(predict, images: np.ndarray, edge_quantile: float = 0.9) -> Verdict:
@@ -214,7 +273,7 @@ def claim_small_details(predict, images: np.ndarray, edge_quantile: float = 0.9)
 
 def fragment_views(images: np.ndarray, zoom: int = 2) -> np.ndarray:
     """Centre fragments: the middle 1/zoom of each view, scaled back up to its size."""
-    from colorization.preprocess import resize
+    from colorization.io.preprocess import resize
 
     size = images.shape[1]
     part = size // zoom
@@ -232,7 +291,7 @@ def claim_fragments(predict, images: np.ndarray, zoom: int = 2) -> Verdict:
     """
     from colorization.lab import rgb_to_lab
     from colorization.metrics import brown_sepia_score
-    from colorization.preprocess import resize
+    from colorization.io.preprocess import resize
 
     size = images.shape[1]
     part = size // zoom
@@ -259,19 +318,6 @@ def extremes(per_image: pd.DataFrame, column: str, method: str = "model", n: int
         rows = rows[among.reindex(rows.index, fill_value=False)]
     rows = rows.dropna(subset=[column]).sort_values(column, ascending=False)
     return rows.head(n), rows.tail(n).iloc[::-1]
-
-
-def example_rows(data, relpaths, methods) -> list[list[np.ndarray]]:
-    """Figure rows ``gray input | each method's colorization | ground truth`` for images of
-    an :class:`colorization.evaluation.EvalData`, in the paper's 256x256 crop."""
-    from colorization.evaluation import neutral_gray, render
-
-    row_of = dict(zip(data.cache.index["relpath"], data.cache.index["row"]))
-    truths = np.stack([np.asarray(data.cache.images[row_of[r]]) for r in relpaths]) if len(relpaths) else None
-    if truths is None:
-        return []
-    predictions = [m.predict_ab(truths) for m in methods]
-    return [[neutral_gray(truth), *(render(truth, ab[i]) for ab in predictions), truth] for i, truth in enumerate(truths)]
 
 
 def verdict_markdown(verdicts: list[Verdict]) -> str:

@@ -29,8 +29,8 @@ import numpy as np
 
 from colorization.training.checkpoint import Bookkeeper, RunFolder, RunState, load_checkpoint
 from colorization.training.config import ConfigError, TrainConfig, resume_differences
-from colorization.training.inputs import TrainData, epoch_order, load_data
-from colorization.training.provenance import Provenance
+from colorization.training.data import TrainData, epoch_order, load_data
+from colorization.training.record import Provenance
 
 
 @dataclass
@@ -49,7 +49,7 @@ def train(config: TrainConfig, resume: bool = False, data: TrainData | None = No
     """Train (or, with ``resume``, continue) the run in ``config.output_dir``.
 
     ``data`` overrides the configuration's data source (uint8 arrays, see
-    :class:`~colorization.training.inputs.TrainData`). Raises :class:`ConfigError` for
+    :class:`~colorization.training.data.TrainData`). Raises :class:`ConfigError` for
     problems the user can fix.
     """
     import keras
@@ -147,7 +147,7 @@ def _rebalancing(config: TrainConfig, data: TrainData, provenance: Provenance):
     (recorded in run.json); None for the paper's regression head."""
     if config.head != "classification":
         return None
-    from colorization.quantize import rebalancing_from_images
+    from colorization.ablation.quantize import rebalancing_from_images
 
     t0 = time.perf_counter()
     summary = rebalancing_from_images(data.train)

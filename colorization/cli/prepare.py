@@ -17,8 +17,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from colorization.cli import positive_int
-from colorization.commands.download import add_source_options, open_source
+from colorization.cli.common import positive_int
+from colorization.cli.download import add_source_options, open_source
 from colorization.data import splits
 
 
@@ -59,7 +59,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from colorization.cli import CommandError
+    from colorization.cli.common import CommandError
     from colorization.data.cache import build_cache
     from colorization.data.manifest import build_manifest, write_manifest
     from colorization.data.pack import write_pack

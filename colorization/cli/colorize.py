@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from colorization.cli import positive_int
-from colorization.images import IMAGE_SUFFIXES, MAX_PIXELS, ImageError, load_image, save_png
+from colorization.cli.common import positive_int
+from colorization.io.images import IMAGE_SUFFIXES, MAX_PIXELS, ImageError, load_image, save_png
 
 
 def add_parser(subparsers) -> None:
@@ -80,7 +80,7 @@ def plan_jobs(inputs: list[str], outdir: Path, overwrite: bool) -> tuple[list[Jo
 def run(args) -> int:
     from tqdm import tqdm
 
-    from colorization.cli import CommandError
+    from colorization.cli.common import CommandError
 
     outdir = Path(args.output)
     if outdir.exists() and not outdir.is_dir():
@@ -151,7 +151,7 @@ def _load_batch(jobs: list[Job], max_pixels: int):
 
 
 def _save(job: Job, result, overwrite: bool) -> str | None:
-    from colorization.files import OutputExistsError
+    from colorization.io.files import OutputExistsError
 
     try:
         save_png(job.target, result.rgb, result.alpha, overwrite=overwrite)

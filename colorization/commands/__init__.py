@@ -1,1 +1,0 @@
-"""Sub-commands of the ``colorization`` command line (see :mod:`colorization.cli`)."""

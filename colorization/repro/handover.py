@@ -1,0 +1,162 @@
+"""Glue between the notebooks' steps, so that the notebooks stay thin.
+
+Each notebook of the pipeline runs in its own kernel; these functions let a later
+notebook pick up what an earlier one produced (the manifest and cache of 01, the
+model of 02) from the profile's results folder, and record provenance beside every
+table and figure.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from colorization.io.files import write_text_atomic
+
+TRAINED_MODEL_NAME = "model.keras"
+
+
+def cache_folder(profile: str, source_name: str, data_dir=None) -> Path:
+    """Where a profile's image cache lives (under the data folder, never committed)."""
+    from colorization.data import data_dir as resolve_data_dir
+
+    return resolve_data_dir(data_dir) / "cache" / f"{profile}-{Path(str(source_name)).name}"
+
+
+def prepared_data(profile: str, source: str, results_dir, data_dir=None):
+    """(source, manifest, cache) as notebook 01 left them: the manifest CSV in
+    ``results_dir/data`` and the matching cache (reused, never rebuilt silently:
+    a changed manifest means 01 must run again)."""
+    from colorization import data
+
+    src = data.get_source(source, data_dir=data_dir)
+    manifest_path = Path(results_dir) / "data" / "manifest.csv"
+    if not manifest_path.is_file():
+        raise FileNotFoundError(f"{manifest_path}: no manifest; run notebooks/01_data.ipynb first")
+    manifest = data.read_manifest(manifest_path, root=src)
+    cache = data.build_cache(manifest, cache_folder(profile, src.name, data_dir), progress=False)
+    return src, manifest, cache
+
+
+def analysis_weights(choice: str, results_dir) -> tuple[Path, str]:
+    """The weights the analysis notebooks use, and a one-line description.
+
+    ``choice``: ``"reference"`` (the shipped reference model if the package has one,
+    else this profile's trained model), ``"trained"`` (the model notebook 02 trained),
+    or a path to a ``.keras`` file.
+    """
+    from colorization.weights import WeightsError, reference_weights, registry
+
+    trained = Path(results_dir) / "train" / TRAINED_MODEL_NAME
+    if choice == "reference":
+        try:
+            path = reference_weights()
+            return path, f"shipped reference model ({registry()['paper'].get('description', path.name)})"
+        except WeightsError:
+            choice = "trained"
+    if choice == "trained":
+        if not trained.is_file():
+            raise FileNotFoundError(f"{trained}: no trained model; run notebooks/02_train.ipynb first")
+        return trained, f"model trained by this profile's 02_train ({trained})"
+    path = Path(choice)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such weights file")
+    return path, f"weights file {path}"
+
+
+@dataclass
+class AnalysisInputs:
+    """What notebooks 03-05 start from, made by one call (:func:`analysis_inputs`).
+
+    Attributes
+    ----------
+    results, figures : Path
+        The profile's results folder and its ``figures/``.
+    weights : Path
+        The weights analysed; ``weights_description`` says which they are.
+    model : keras.Model
+        Those weights, loaded (float32).
+    method : ModelMethod
+        The model as an evaluation method (name ``model``).
+    extra_methods : list of ModelMethod
+        Shipped models scored beside it (the ``ablation`` parameter), named by their
+        registry names.
+    data : EvalData
+        The split's images, from notebook 01's manifest and cache.
+    """
+
+    results: Path
+    figures: Path
+    weights: Path
+    weights_description: str
+    model: object
+    method: object
+    data: object
+    extra_methods: list = field(default_factory=list)
+
+    @property
+    def views(self):
+        """The evaluated images' 256x256 crops (uint8, (N, 256, 256, 3))."""
+        return self.data.cache.images[self.data.items["row"].to_numpy()]
+
+    def per_image(self):
+        """Notebook 03's per-image table with the claims' derived columns
+        (:func:`colorization.evaluation.claims.with_claim_columns`)."""
+        from colorization.evaluation import read_per_image
+        from colorization.evaluation.claims import with_claim_columns
+
+        path = self.results / "evaluate" / "per_image.csv"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no evaluation; run notebooks/03_evaluate.ipynb first")
+        return with_claim_columns(read_per_image(path))
+
+
+def analysis_inputs(profile: str, source: str, results_dir, data_dir=None, *, split: str = "test",
+                    weights: str = "reference", limit: int | None = None, ablation: str | None = None,
+                    progress: bool = False) -> AnalysisInputs:
+    """Data and model for notebooks 03-05: notebook 01's manifest and cache for ``split``,
+    the weights :func:`analysis_weights` picks, and the ``ablation`` model if named."""
+    from colorization.evaluation import ModelMethod, load_data
+    from colorization.weights import load_weights, reference_weights
+
+    results = Path(results_dir)
+    manifest = results / "data" / "manifest.csv"
+    if not manifest.is_file():
+        raise FileNotFoundError(f"{manifest}: no manifest; run notebooks/01_data.ipynb first")
+    weights_path, description = analysis_weights(weights, results)
+    data = load_data(source, split=split, manifest=manifest, limit=limit, data_dir=data_dir, progress=progress,
+                     cache_dir=cache_folder(profile, source, data_dir))
+    model = load_weights(weights_path)
+    extra = [ModelMethod(load_weights(reference_weights(ablation)), name=ablation)] if ablation else []
+    return AnalysisInputs(results, results / "figures", weights_path, description, model, ModelMethod(model), data,
+                          extra)
+
+
+def write_provenance(folder, profile: str, weights: Path | None = None, manifest_hash: str | None = None,
+                     **extra) -> Path:
+    """Write ``provenance.json`` in ``folder`` (:func:`colorization.reporting.provenance.provenance`,
+    kind ``notebook``): profile, weights and their sha256, data manifest hash, git
+    commit, versions. Every results folder carries one."""
+    import keras  # noqa: F401  (the record names the backend in use)
+
+    from colorization.reporting.provenance import provenance
+
+    record = provenance("notebook", weights=weights, profile=profile, data={"manifest_hash": manifest_hash}, **extra)
+    path = Path(folder) / "provenance.json"
+    write_text_atomic(path, json.dumps(record, indent=2, default=str) + "\n")
+    return path
+
+
+def finished_run(run_dir) -> dict | None:
+    """The state of a training run in ``run_dir`` if it has finished (all epochs, or
+    early stopping), else None. Notebook 02 then shows the run's record instead of
+    training again (a reference run made on a GPU is kept this way)."""
+    from colorization.training.checkpoint import RunFolder
+
+    folder = RunFolder(run_dir)
+    if not folder.has_state():
+        return None
+    state = folder.read_state()
+    config = folder.read_config()
+    return vars(state) if state.stopped_early or state.epoch >= config.epochs else None
