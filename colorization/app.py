@@ -94,11 +94,11 @@ def download_link(png: bytes, filename: str, label: str) -> str:
 
 def metrics_table(metrics: dict[str, float]) -> str:
     """The image's metrics as a small HTML table (labels as in the results tables)."""
-    from colorization.evaluation.tables import METRIC_INFO, _fmt
+    from colorization.evaluation.tables import METRIC_INFO, format_value
 
     rows = "".join(
         f"<tr><td style='padding:0 12px 0 0'>{html.escape(METRIC_INFO[key][0])}</td>"
-        f"<td style='text-align:right;padding:0 12px'>{_fmt(value)}</td><td>{html.escape(METRIC_INFO[key][1])}</td></tr>"
+        f"<td style='text-align:right;padding:0 12px'>{format_value(value)}</td><td>{html.escape(METRIC_INFO[key][1])}</td></tr>"
         for key, value in metrics.items() if key in METRIC_INFO
     )
     return ("<table class='colorization-metrics' style='line-height:1.3'><tr><th style='text-align:left'>"

@@ -9,7 +9,7 @@ Two modes:
     lightness; only the colour comes from the network.
 ``"paper"``
     As the paper's app: shorter side to 256, centre crop, predict, return the
-    256x256 square (PAPER.md, "Input handling at inference").
+    256x256 square (docs/paper.md, "Input handling at inference").
 
 The data path is: image -> 256x256 sRGB (uint8) -> L (:func:`colorization.fast.lab_lut.lightness`)
 -> scaled L -> network -> ab / 128 -> ab -> Lab -> sRGB.
@@ -18,12 +18,13 @@ The data path is: image -> 256x256 sRGB (uint8) -> L (:func:`colorization.fast.l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from colorization import lab
 from colorization.fast import lab_lut
-from colorization.io.images import LoadedImage, to_uint8
+from colorization.io.images import LoadedImage, load_image, to_uint8
 from colorization.io.preprocess import PAPER_SIZE, paper_crop, resize
 
 MODES = ("full", "paper")
@@ -138,9 +139,19 @@ def colorize_batch(model, images: list[LoadedImage], mode: str = "full") -> list
     return results
 
 
-def colorize(model, image: LoadedImage | np.ndarray, mode: str = "full") -> Colorized:
-    """Colorize one image (a :class:`LoadedImage` or an RGB / grayscale array)."""
-    if not isinstance(image, LoadedImage):
+def colorize(model, image: LoadedImage | np.ndarray | str | Path, mode: str = "full") -> Colorized:
+    """Colorize one image: a file path, a :class:`LoadedImage`, or an RGB / grayscale array.
+
+    Examples
+    --------
+    >>> import colorization as cz
+    >>> model = cz.load_weights()                      # the shipped reference network
+    >>> result = cz.colorize(model, "photo.jpg")       # full resolution, the photo's own L
+    >>> cz.save_png("photo-colour.png", result.rgb, result.alpha)
+    """
+    if isinstance(image, (str, Path)):
+        image = load_image(image)
+    elif not isinstance(image, LoadedImage):
         image = as_loaded(image)
     return colorize_batch(model, [image], mode)[0]
 

@@ -1,7 +1,7 @@
 """CIE Lab colour space: the representation the paper's network works in.
 
 The network sees only the lightness channel L and predicts the two chroma channels
-a and b (PAPER.md, "Representation"). This module holds
+a and b (docs/paper.md, "Representation"). This module holds
 
 * the numpy conversions (:func:`rgb_to_lab`, :func:`lab_to_rgb`), which are
   scikit-image's own ``rgb2lab`` / ``lab2rgb`` (sRGB, D65 white, 2° observer);
@@ -14,7 +14,8 @@ Scalings
 --------
 ``AB_SCALE = 128``  *paper*: the output layer is tanh, so the ab target is scaled
     into [-1, 1]; ab / 128 is the common convention for this exact network
-    (PAPER.md). |a|, |b| of sRGB colours stay below 128, so nothing is clipped.
+    (docs/paper.md, "Representation"). |a|, |b| of sRGB colours stay below 128, so
+    nothing is clipped.
 ``L_CENTER = L_HALF_RANGE = 50``  *our documented choice* (the paper does not say
     how L is scaled at the input): L in [0, 100] is mapped to [-1, 1] by
     ``L / 50 - 1``, the same range as the ab target.

@@ -1,4 +1,4 @@
-"""The paper's network, layer for layer (PAPER.md, "Network (exact)").
+"""The paper's network, layer for layer (docs/paper.md, "Network (exact)").
 
 Input: L of a 256x256 image, scaled to [-1, 1]. Output: ab / 128 (tanh).
 Every convolution is 3x3, "same" zero padding, ReLU except the last (tanh).
@@ -107,36 +107,42 @@ def build_paper_model(
         Maps L scaled to [-1, 1], shape (batch, H, W, 1), to ab / 128, shape
         (batch, H, W, 2), or to bin probabilities (batch, H, W, bins).
     """
-    if upsampling not in ("nearest", "bilinear"):
-        raise ValueError(f"upsampling must be 'nearest' or 'bilinear', got {upsampling!r}")
-    if head not in HEADS:
-        raise ValueError(f"head must be one of {HEADS}, got {head!r}")
-    if head == "classification":
-        from colorization.ablation.quantize import NUM_BINS
-
-        bins = NUM_BINS if bins is None else int(bins)
-        if bins < 2:
-            raise ValueError(f"a classification head needs at least 2 bins, got {bins}")
+    bins = _check_options(upsampling, head, bins)
     inputs = keras.Input(shape=(input_size, input_size, 1), name="L")
     x = inputs
     in_float32 = False  # conv12_ab (tanh) and the upsampling after it stay float32
     for name, filters, stride in PAPER_LAYERS:
         in_float32 = in_float32 or name == "conv12_ab"
-        dtype = "float32" if in_float32 else dtype_policy
-        if filters is None:
-            x = layers.UpSampling2D(2, interpolation=upsampling, name=name, dtype=dtype)(x)
-        elif name == "conv12_ab" and head == "classification":
-            x = layers.Conv2D(
-                bins, 3, strides=stride, padding="same",
-                activation="softmax", name=HEAD_LAYER[head], dtype=dtype,
-            )(x)
-        else:
-            activation = "tanh" if name == "conv12_ab" else "relu"
-            x = layers.Conv2D(
-                filters, 3, strides=stride, padding="same",
-                activation=activation, name=name, dtype=dtype,
-            )(x)
+        x = _paper_layer(name, filters, stride, upsampling, head, bins, "float32" if in_float32 else dtype_policy)(x)
     return keras.Model(inputs, x, name="paper_colorization")
+
+
+def _check_options(upsampling: str, head: str, bins: int | None) -> int | None:
+    """Validate :func:`build_paper_model`'s options; the classification head's bin count."""
+    if upsampling not in ("nearest", "bilinear"):
+        raise ValueError(f"upsampling must be 'nearest' or 'bilinear', got {upsampling!r}")
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+    if head != "classification":
+        return None
+    from colorization.ablation.quantize import NUM_BINS
+
+    bins = NUM_BINS if bins is None else int(bins)
+    if bins < 2:
+        raise ValueError(f"a classification head needs at least 2 bins, got {bins}")
+    return bins
+
+
+def _paper_layer(name: str, filters: int | None, stride: int, upsampling: str, head: str, bins: int | None, dtype):
+    """One row of :data:`PAPER_LAYERS` as a Keras layer (x2 upsampling, or a 3x3 convolution
+    with ReLU; tanh on ``conv12_ab``, or a softmax over ``bins`` for the classification head)."""
+    if filters is None:
+        return layers.UpSampling2D(2, interpolation=upsampling, name=name, dtype=dtype)
+    if name == "conv12_ab" and head == "classification":
+        return layers.Conv2D(bins, 3, strides=stride, padding="same", activation="softmax",
+                             name=HEAD_LAYER[head], dtype=dtype)
+    activation = "tanh" if name == "conv12_ab" else "relu"
+    return layers.Conv2D(filters, 3, strides=stride, padding="same", activation=activation, name=name, dtype=dtype)
 
 
 def head_of(model: keras.Model) -> str:
@@ -197,7 +203,8 @@ def multiply_accumulates(model: keras.Model) -> int:
     """Multiply-accumulate operations of one forward pass (convolutions only).
 
     Per convolution: output height x width x output channels x (3 x 3 x input channels).
-    PAPER.md gives about 7.6 GMAC (15.2 GFLOP) for the paper's network at 256x256.
+    The paper's network at 256x256 costs about 7.6 GMAC (15.2 GFLOP) per forward pass
+    (docs/paper.md, "Network (exact)").
     """
     total = 0
     for layer in model.layers:

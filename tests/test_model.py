@@ -6,7 +6,7 @@ import pytest
 
 from colorization.model import PAPER_PARAMETER_COUNT, build_paper_model, load_model, save_model
 
-# PAPER.md, "Network (exact)": (#, layer, filters, stride), typed from the paper's table.
+# docs/paper.md, "Network (exact)": (#, layer, filters, stride), typed from the paper's table.
 PAPER_TABLE = [
     (1, "conv", 64, 1), (2, "conv", 64, 2), (3, "conv", 128, 1), (4, "conv", 128, 2),
     (5, "conv", 256, 1), (6, "conv", 256, 2), (7, "conv", 512, 1), (8, "conv", 256, 1),
@@ -85,4 +85,4 @@ def test_cost_matches_the_paper():
     from colorization.model import multiply_accumulates
 
     macs = multiply_accumulates(build_paper_model())
-    assert abs(macs / 1e9 - 7.6) < 0.05, macs  # PAPER.md: about 7.6 GMAC (15.2 GFLOP) per 256x256 image
+    assert abs(macs / 1e9 - 7.6) < 0.05, macs  # docs/paper.md: ~7.6 GMAC (15.2 GFLOP) at 256x256

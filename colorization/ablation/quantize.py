@@ -1,7 +1,7 @@
 """Quantized ab space for the classification ablation (Zhang et al., ECCV 2016).
 
 The paper regresses ab with MSE, which predicts the conditional *mean* colour: for a
-multimodal colour distribution that is a desaturated brown (PAPER.md, last paragraph).
+multimodal colour distribution that is a desaturated brown (docs/paper.md, "Suggested explanation").
 Zhang et al. instead classify each pixel's ab into bins of a 10x10 grid, rebalance the
 classes by their rarity and decode with an "annealed mean". This module holds the
 pieces, numpy for statistics and ``keras.ops`` for what runs inside the training step:

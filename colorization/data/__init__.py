@@ -6,14 +6,16 @@ The path from files to a training step::
     manifest = build_manifest(source, seed=0)    # manifest.py: inspection.py + splits.py
     write_report(manifest, out)                  # report.py
     cache = build_cache(manifest, out / "cache") # cache.py: decode + paper_crop once
-    for rgb in cache_batches(cache, "train", batch_size=64):   # batches.py
-        L, ab = lab_batch(rgb)                   # inside the training step (fast.lab_ops)
+    images = cache.images[cache.rows("train")]
+    order, flips = plan_epoch(len(images), 64, seed=0, epoch=0)   # batches.py: the epoch's batches
+    rgb = gather(images, order[0])               # batches.py: uint8, host memory
+    L, ab = lab_batch(rgb, flips[0])             # inside the training step (fast.lab_ops)
 
 and, for carrying a training set to a GPU machine, ``write_pack`` / ``cache_from_pack``
 (pack.py). Every file written goes through :mod:`colorization.io.files` (atomic).
 """
 
-from colorization.data.batches import BatchIterator, cache_batches
+from colorization.data.batches import gather, plan_epoch
 from colorization.data.cache import ImageCache, build_cache, open_cache
 from colorization.data.download import DownloadError, UnsafeArchiveError, safe_extract
 from colorization.data.inspection import inspect_file, looks_gray
@@ -42,7 +44,7 @@ from colorization.data.sources import (
 from colorization.data.splits import DEFAULT_FRACTIONS, DEFAULT_SEED, SPLITS, assign_splits
 
 __all__ = [
-    "BatchIterator", "cache_batches",
+    "gather", "plan_epoch",
     "ImageCache", "build_cache", "open_cache",
     "DownloadError", "UnsafeArchiveError", "safe_extract",
     "inspect_file", "looks_gray",

@@ -4,8 +4,8 @@ Checksums and where they come from
 ----------------------------------
 Caltech-256 (the paper's data), doi 10.22002/D1.20087, record
 https://data.caltech.edu/records/nyy15-4j048: ``256_ObjectCategories.tar``,
-1,183,006,720 bytes, md5 ``67b4f42ca05d46448c6bb8ecd2220f6d`` (given in the project's
-PAPER.md; the same md5 is in torchvision's ``torchvision/datasets/caltech.py``). The
+1,183,006,720 bytes, md5 ``67b4f42ca05d46448c6bb8ecd2220f6d`` (as restated in
+docs/paper.md, "Data and training"; the same md5 is in torchvision's ``torchvision/datasets/caltech.py``). The
 URL is the record's file URL, ``<record>/files/<name>``.
 
 Caltech-101, doi 10.22002/D1.20086, record https://data.caltech.edu/records/mzrjq-6wc02:

@@ -14,7 +14,7 @@ for people. :func:`cache_from_pack` decodes a pack in parallel into the ordinary
 image cache, so training reads it exactly like a cache built from files.
 
 Chroma subsampling defaults to 4:2:0 (Pillow's default): the network predicts ab at
-128x128 and upsamples it (PAPER.md, layer 15), so chroma at half resolution loses
+128x128 and upsamples it (docs/paper.md, "Network (exact)", layer 15), so chroma at half resolution loses
 little of what it can learn, and the files are about a third smaller than 4:4:4.
 """
 

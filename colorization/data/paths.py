@@ -8,10 +8,13 @@ Order of precedence for the data folder (:func:`data_dir`):
    checkout above the current directory, else the one the package is installed from
    in editable mode, else the current directory).
 
-The machines this project runs on reach no dataset host, so a read-only copy of
-Caltech-101's image folder sits beside every checkout at
-``../shared/data/caltech101/101_ObjectCategories`` (:func:`offline_caltech101_dir`;
-``COLORIZATION_CALTECH101_DIR`` overrides it).
+The machines this project runs on reach no dataset host, so they provide a read-only
+copy of Caltech-101's image folder (``101_ObjectCategories``) beside the checkout:
+``data/caltech101/101_ObjectCategories`` inside a sibling folder named ``shared``, i.e.
+``../shared/data/caltech101/101_ObjectCategories`` seen from the project root (or from
+the current directory). This is a data location only: :func:`offline_caltech101_dir`
+finds it, ``COLORIZATION_CALTECH101_DIR`` overrides it, and where there is no such copy
+the official archive is downloaded instead (:mod:`colorization.data.caltech`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from colorization.io.paths import project_root
 
 ENV_DATA = "COLORIZATION_DATA"
 ENV_CALTECH101 = "COLORIZATION_CALTECH101_DIR"
+# the read-only Caltech-101 copy the project's machines provide beside the checkout
 _SHARED_CALTECH101 = Path("..", "shared", "data", "caltech101", "101_ObjectCategories")
 
 

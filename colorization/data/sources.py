@@ -146,6 +146,15 @@ class SampleSource(Source):
         return records
 
 
+def sample_path(name: str) -> Path:
+    """Path of one built-in sample photograph by file name (e.g. ``"coffee.png"``)."""
+    for record in SampleSource().records():
+        if Path(record.relpath).name == name:
+            return Path(record.path)
+    known = ", ".join(fname for _, fname, _ in SAMPLE_IMAGES)
+    raise FileNotFoundError(f"{name}: no such sample photograph (known: {known})")
+
+
 class CaltechSource(Source):
     """Caltech-101 or Caltech-256: downloaded, verified and extracted on first use."""
 

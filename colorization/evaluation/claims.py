@@ -6,26 +6,24 @@ method, columns = :data:`colorization.metrics.METRIC_KEYS`, ``category``,
 confidence interval, and ``supported`` / ``not supported`` / ``inconclusive`` decided
 by the rule written in the function — never typed in by hand.
 
-Rules common to all claims (our choices, stated once):
-
-* an effect is *supported* when its 95% bootstrap interval (2,000 resamples of
-  images, seeded) lies entirely on the claimed side of zero, *not supported* when
-  it lies entirely on the other side, *inconclusive* otherwise;
-* fewer than :data:`MIN_IMAGES` images for a claim: *inconclusive* (too few to say).
+The rule common to all claims (bootstrap interval, sign, minimum images) is in
+:mod:`colorization.evaluation.verdicts`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-MIN_IMAGES = 5
-BOOTSTRAP_RESAMPLES = 2000
+from colorization.evaluation.verdicts import Verdict, bootstrap_ci, decide, write_verdicts
+
+__all__ = [  # the claims, in the paper's order, and what notebook 04 reads them with
+    "claim_plausible", "claim_colder", "claim_sand_as_water", "claim_many_colours", "claim_small_details",
+    "claim_brown", "claim_fragments", "ablation_verdicts", "method_means", "sand_scenes", "with_claim_columns",
+    "extremes", "fragment_views", "write_verdicts", "Verdict",
+]
+
 SAND_IMAGE_MIN_SHARE = 0.05  # an image counts as a sand scene if >= 5% of its pixels are sand-like
-SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
 
 # Caltech categories standing for the paper's content groups (claim 1) and for
 # objects that come in many colours (claim 4). Names present in neither data set
@@ -39,66 +37,6 @@ CONTENT_GROUPS = {
 MANY_COLOUR_CATEGORIES = ("soccer_ball", "umbrella", "butterfly", "ewer", "cup", "chair", "lamp",
                           "003.backpack", "010.beer-mug", "011.billiards", "023.bulldozer", "080.frog",
                           "128.lathe", "235.umbrella-101", "255.tennis-shoes")
-
-
-@dataclass
-class Verdict:
-    """The outcome of one claim: what was measured, its interval, and the rule's decision."""
-
-    claim: str
-    verdict: str
-    statistic: str
-    value: float
-    ci_low: float
-    ci_high: float
-    n_images: int
-    reason: str
-    details: dict = field(default_factory=dict)
-
-    def as_row(self) -> dict:
-        return {"claim": self.claim, "verdict": self.verdict, "statistic": self.statistic,
-                "value": self.value, "ci_low": self.ci_low, "ci_high": self.ci_high,
-                "n_images": self.n_images, "reason": self.reason}
-
-    def __str__(self) -> str:
-        """The verdict as one Markdown sentence (what the notebook shows under each claim)."""
-        return (f"**{self.claim}: {self.verdict}** — {self.statistic} = {self.value:.4g} "
-                f"(95% CI {self.ci_low:.4g} … {self.ci_high:.4g}, n = {self.n_images}); {self.reason}.")
-
-    def labelled(self, method: str) -> Verdict:
-        """The same verdict with ``[method]`` after its claim (an ablation's rows)."""
-        return replace(self, claim=f"{self.claim} [{method}]")
-
-
-def bootstrap_ci(values, statistic=np.mean, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> tuple[float, float]:
-    """95% percentile bootstrap interval of ``statistic`` over ``values`` (NaN dropped)."""
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    samples = rng.integers(0, values.size, (resamples, values.size))
-    stats = statistic(values[samples], axis=1)
-    return float(np.percentile(stats, 2.5)), float(np.percentile(stats, 97.5))
-
-
-def decide(claim: str, statistic: str, values, claimed_sign: int, what: str, details: dict | None = None) -> Verdict:
-    """Apply the common rule to per-image ``values`` whose mean should have ``claimed_sign``."""
-    values = np.asarray(values, dtype=float)
-    finite = values[np.isfinite(values)]
-    mean = float(finite.mean()) if finite.size else float("nan")
-    low, high = bootstrap_ci(finite)
-    if finite.size < MIN_IMAGES:
-        return Verdict(claim, INCONCLUSIVE, statistic, mean, low, high, int(finite.size),
-                       f"only {finite.size} image(s) with {what}; at least {MIN_IMAGES} are needed", details or {})
-    signed_low, signed_high = sorted((claimed_sign * low, claimed_sign * high))
-    if signed_low > 0:
-        verdict, reason = SUPPORTED, f"the 95% interval of {statistic} excludes 0 on the claimed side"
-    elif signed_high < 0:
-        verdict, reason = NOT_SUPPORTED, f"the 95% interval of {statistic} excludes 0 on the opposite side"
-    else:
-        verdict, reason = INCONCLUSIVE, f"the 95% interval of {statistic} includes 0"
-    return Verdict(claim, verdict, statistic, mean, low, high, int(finite.size), reason, details or {})
 
 
 def paired(per_image: pd.DataFrame, metric: str, method: str, baseline: str) -> pd.DataFrame:
@@ -227,20 +165,6 @@ def method_means(per_image: pd.DataFrame, columns=ABLATION_COLUMNS) -> pd.DataFr
     return per_image.groupby("method")[list(columns)].mean().round(4)
 
 
-def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
-    return pd.DataFrame([v.as_row() for v in verdicts])
-
-
-def write_verdicts(verdicts: list[Verdict], folder: str | Path) -> pd.DataFrame:
-    """Write ``verdicts.csv`` and ``verdicts.md`` in ``folder`` (atomically); return the table."""
-    from colorization.io.files import write_text_atomic
-
-    table = verdict_table(verdicts)
-    write_text_atomic(Path(folder) / "verdicts.csv", table.to_csv(index=False))
-    write_text_atomic(Path(folder) / "verdicts.md", verdict_markdown(verdicts))
-    return table
-
-
 def claim_small_details(predict, images: np.ndarray, edge_quantile: float = 0.9) -> Verdict:
     """Claim 4 (small details): ab error is larger on fine detail than on smooth areas.
 
@@ -318,12 +242,3 @@ def extremes(per_image: pd.DataFrame, column: str, method: str = "model", n: int
         rows = rows[among.reindex(rows.index, fill_value=False)]
     rows = rows.dropna(subset=[column]).sort_values(column, ascending=False)
     return rows.head(n), rows.tail(n).iloc[::-1]
-
-
-def verdict_markdown(verdicts: list[Verdict]) -> str:
-    """The verdicts as a Markdown table (for the README and results/)."""
-    lines = ["| claim | verdict | statistic | value | 95% CI | n |", "|---|---|---|---|---|---|"]
-    for v in verdicts:
-        lines.append(f"| {v.claim} | **{v.verdict}** | {v.statistic} | {v.value:.4g} | "
-                     f"{v.ci_low:.4g} … {v.ci_high:.4g} | {v.n_images} |")
-    return "\n".join(lines) + "\n"

@@ -10,9 +10,9 @@ The path::
 Resolutions
 -----------
 ``paper`` (default)
-    Ground truth is the paper-cropped 256x256 original from the cache (PAPER.md,
-    "Input handling at inference"); the prediction is that crop's own L joined with
-    the method's ab.
+    Ground truth is the paper-cropped 256x256 original from the cache (shorter side
+    to 256, centre crop; docs/paper.md, "Input handling at inference"); the
+    prediction is that crop's own L joined with the method's ab.
 ``full``
     Ground truth is the original file at its own size; the network sees it resized
     to 256x256 (:func:`colorization.colorize.network_view`, mode ``"full"``) and the
@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from colorization.evaluation.methods import MeanAb, Method, ModelMethod, baselines, mean_ab
+from colorization.evaluation.methods import ConstantAbMethod, MeanAb, Method, ModelMethod, baselines, mean_ab
 
 RESOLUTIONS = ("paper", "full")
 SPLIT_CHOICES = ("train", "val", "test", "all")
@@ -231,6 +231,11 @@ class Results:
     per_category: pd.DataFrame
     summary: dict
     markdown: str
+
+    def mean_ab_method(self) -> ConstantAbMethod:
+        """The mean-ab baseline this evaluation scored (for figures beside the model)."""
+        mean = self.summary["mean_ab"]
+        return ConstantAbMethod((mean["a"], mean["b"]))
 
 
 def evaluate(data: EvalData, weights=None, *, model=None, resolution: str = "paper",

@@ -102,7 +102,7 @@ def summarize(per_image: pd.DataFrame, provenance: dict | None = None) -> dict:
     return {**(provenance or {}), "methods": method_statistics(per_image)}
 
 
-def _fmt(value: float) -> str:
+def format_value(value: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     if math.isinf(value):
@@ -140,7 +140,7 @@ def markdown_summary(summary: dict) -> str:
         cells = []
         for name in names:
             stat = methods[name]["metrics"][key]
-            cell = _fmt(stat["mean"])
+            cell = format_value(stat["mean"])
             if 0 < stat["valid"] < methods[name]["images"]:
                 cell += f" (n={stat['valid']})"
             cells.append(cell)

@@ -1,8 +1,8 @@
 """Geometry before and after the network: the paper's crop and plain resizing.
 
 The paper's network accepts only 256x256. Any user image is first scaled so that
-its *shorter* side is 256, then centre-cropped to 1:1 (PAPER.md, "Input handling at
-inference"): :func:`paper_crop`. The package's full-resolution mode instead squeezes
+its *shorter* side is 256, then centre-cropped to 1:1 (docs/paper.md, "Input handling
+at inference"): :func:`paper_crop`. The package's full-resolution mode instead squeezes
 the whole image to 256x256 (:func:`resize`), predicts ab there and scales ab back up
 to the image's own size.
 

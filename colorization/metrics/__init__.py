@@ -4,7 +4,8 @@ Modules
 -------
 fidelity       psnr, ssim, ab_rmse, auc_ab_error (closeness to the original)
 vividness      colorfulness, delta_colorfulness, chroma, hue_angle
-failure_modes  brown_sepia_score, cold_shift, sand_as_water (PAPER.md claims 2, 3, 5, 6)
+failure_modes  brown_sepia_score, cold_shift, sand_as_water (the paper's claims 2, 3, 5, 6:
+               docs/paper.md, "Reported results")
 
 :func:`image_metrics` computes every scalar metric for one image pair; it is the one
 entry point for evaluation code. All functions are pure and take sRGB images of

@@ -1,4 +1,4 @@
-"""The paper's failure modes as measurements (PAPER.md, "Reported results").
+"""The paper's failure modes as measurements (docs/paper.md, "Reported results").
 
 * claims 5-6: unrecognised objects are painted brown or sepia -> :func:`brown_sepia_score`;
 * claim 2: colours come out in slightly colder hues -> :func:`cold_shift`;

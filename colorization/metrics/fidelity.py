@@ -1,7 +1,7 @@
 """Fidelity metrics: how close a colorization is to the original photograph.
 
-The paper judges results only by eye ("plausible", PAPER.md); these are the usual
-numbers of the colorization literature, so its claims can be measured.
+The paper judges results only by eye ("plausible"; docs/paper.md, "The problem"); these
+are the usual numbers of the colorization literature, so its claims can be measured.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def ab_rmse(pred_lab, true_lab) -> float:
     """Root mean squared error over the a and b channels, in Lab units.
 
     ``ab_rmse = sqrt(mean over pixels and the 2 channels of (ab_pred - ab_true)^2)``,
-    i.e. the RMSE of the network's regression target (PAPER.md, "Representation":
+    i.e. the RMSE of the network's regression target (docs/paper.md, "Representation":
     MSE loss on ab / 128), so ``ab_rmse = 128 * sqrt(training MSE)``. The root mean
     squared *Euclidean* ab distance is ``sqrt(2)`` times this.
 

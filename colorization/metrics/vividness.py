@@ -1,8 +1,8 @@
 """Vividness: how colourful an image is, and the Lab chroma / hue helpers.
 
-PAPER.md claims 2, 5 and 6 (colder hues, brown/sepia) are about colour *character*
-rather than pixel fidelity; an MSE regression that averages hues also desaturates,
-which colourfulness measures directly.
+The paper's claims 2, 5 and 6 (colder hues, brown/sepia; docs/paper.md, "Reported
+results") are about colour *character* rather than pixel fidelity; an MSE regression
+that averages hues also desaturates, which colourfulness measures directly.
 """
 
 from __future__ import annotations

@@ -87,7 +87,12 @@ def loss_curves(history, title: str = "training"):
     return figure
 
 
-def metric_distributions(per_image, metrics: Sequence[str], method_column: str = "method", columns: int = 3):
+DISTRIBUTION_METRICS = ("auc", "ab_rmse", "psnr", "ssim", "delta_cf", "brown_pred", "delta_b", "warmth_shift",
+                        "sand_as_water")
+
+
+def metric_distributions(per_image, metrics: Sequence[str] = DISTRIBUTION_METRICS, method_column: str = "method",
+                         columns: int = 3):
     """Histograms of per-image metrics, one panel per metric, one colour per method."""
     rows = -(-len(metrics) // columns)
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 3.3, rows * 2.6), squeeze=False)

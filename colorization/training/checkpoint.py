@@ -9,7 +9,7 @@ Layout of ``output_dir``::
     history.csv               one row per completed epoch
     best.keras                best-on-validation network (float32, inference only)
     model.keras               the run's result (best or last epoch; float32)
-    run.json                  provenance (see provenance.py)
+    run.json                  the run record: provenance and throughput (record.py)
 
 Every file is written atomically (``colorization.io.files``). An epoch is committed by
 writing ``state.json`` *after* its checkpoint exists, so a run killed at any moment
@@ -29,6 +29,7 @@ from pathlib import Path
 
 from colorization.io.files import write_text_atomic
 from colorization.training.config import TrainConfig
+from colorization.training.early_stopping import observe_epoch
 
 # seconds: training only; wall_seconds: the whole cycle since the previous epoch's end
 # (training, validation, checkpoint writing; the first includes compilation)
@@ -49,6 +50,8 @@ class RunState:
 
 
 class RunFolder:
+    """The files of one run folder (``output_dir``): their paths, and reading and writing them."""
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
@@ -62,7 +65,7 @@ class RunFolder:
         return self.path / "config.yaml"
 
     @property
-    def manifest_path(self) -> Path:
+    def record_path(self) -> Path:
         return self.path / "run.json"
 
     @property
@@ -133,8 +136,10 @@ def export_float32(network, path: Path) -> None:
 
 
 class Bookkeeper:
-    """End-of-epoch logic common to both loops: history, best epoch, early stopping,
-    checkpoint, commit. ``end_epoch`` returns True when training should stop.
+    """End-of-epoch files common to both loops: history, checkpoint, best model, commit.
+
+    :meth:`end_epoch` applies the early-stopping rule (:mod:`.early_stopping`) and
+    returns True when training should stop.
 
     ``writer``: optional ``concurrent.futures.Executor``; the jax_scan loop passes one so
     that files are written while the next epoch runs (the network's variables must then
@@ -147,46 +152,43 @@ class Bookkeeper:
         self._pending = None
 
     def wait(self) -> None:
+        """Block until the previous epoch's files are written (re-raising a failed write)."""
         if self._pending is not None:
             pending, self._pending = self._pending, None
             pending.result()  # re-raises a failed write
 
     def end_epoch(self, epoch: int, logs: dict, network) -> bool:
-        """``epoch``: 1-based number of the epoch just completed."""
-        config, state = self.config, self.state
+        """Record epoch ``epoch`` (1-based) and commit it; True when training should stop.
+
+        ``logs``: ``loss``, ``val_loss`` and the other :data:`HISTORY_FIELDS`. The
+        checkpoint (and ``best.keras`` when the epoch improved) is written before
+        ``state.json`` names it, in the background when a ``writer`` was given.
+        """
+        state = self.state
         val_loss = float(logs.get("val_loss", math.nan))
         row = {k: logs.get(k) for k in HISTORY_FIELDS}
         row.update(epoch=epoch, val_loss=val_loss, loss=float(logs["loss"]))
-        improved = math.isfinite(val_loss) and (
-            state.best_val_loss is None or val_loss < state.best_val_loss - config.min_delta
-        )
         state.history = [r for r in state.history if r["epoch"] < epoch] + [row]
         state.epoch = epoch
-        if improved:
-            state.best_val_loss, state.best_epoch, state.wait = val_loss, epoch, 0
-        else:
-            state.wait += 1
-        patience = config.early_stopping_patience
-        stop = patience is not None and state.wait >= patience
-        state.stopped_early = stop and epoch < config.epochs
+        improved, stop = observe_epoch(state, epoch, val_loss, self.config)
         checkpoint = self.folder.checkpoint_path(epoch)
         state.checkpoint = str(checkpoint.relative_to(self.folder.path))
         snapshot = RunState(**json.loads(json.dumps(asdict(state))))
-
-        def commit():
-            save_checkpoint(network, checkpoint)
-            if improved:
-                export_float32(network, self.folder.best_path)
-            self.folder.write_state(snapshot)
-            self.folder.write_history(snapshot.history)
-            self.folder.prune(config.keep_checkpoints, snapshot.checkpoint)
-
         self.wait()
         if self.writer is None:
-            commit()
+            self._commit(network, checkpoint, improved, snapshot)
         else:
-            self._pending = self.writer.submit(commit)
+            self._pending = self.writer.submit(self._commit, network, checkpoint, improved, snapshot)
         return stop
+
+    def _commit(self, network, checkpoint: Path, improved: bool, snapshot: RunState) -> None:
+        """Write the epoch's files; ``state.json`` (the commit point) after its checkpoint."""
+        save_checkpoint(network, checkpoint)
+        if improved:
+            export_float32(network, self.folder.best_path)
+        self.folder.write_state(snapshot)
+        self.folder.write_history(snapshot.history)
+        self.folder.prune(self.config.keep_checkpoints, snapshot.checkpoint)
 
     def finish(self, network) -> Path:
         """Write ``model.keras``: the best epoch's weights (``restore_best``) or the last."""

@@ -1,7 +1,7 @@
 """Training configuration: one flat dataclass, loadable from YAML, with ``key=value`` overrides.
 
 Where the paper speaks, its choice is the default (256x256 input, the paper network,
-tanh output on ab/128, mean squared error). Where it is silent (PAPER.md: optimizer,
+tanh output on ab/128, mean squared error). Where it is silent (``docs/paper.md``: optimizer,
 learning rate, batch size, epochs, split, augmentation), the default is our documented
 choice, marked *ours* below, and every one of them is a field:
 
@@ -20,8 +20,8 @@ cache_dir                    None                the ``cache`` folder (notebooks
 pack_path                    None                ``data: pack``: a colorization.data JPEG pack
                                                  (folder or pack.npz), decoded into a cache
                                                  (default ``<data_dir>/cache/pack-<folder>``)
-manifest_path                None                split manifest CSV, hashed into provenance
-manifest_hash                None                data manifest hash, if known (provenance)
+manifest_path                None                split manifest CSV, hashed into run.json
+manifest_hash                None                the split manifest's hash, if known (run.json)
 synthetic_train/_val         256 / 64            sizes of the synthetic sets
 max_train/val_images         None                use only the first N images (quick runs)
 input_size                   256                 *paper*: the network takes 256x256
@@ -36,7 +36,7 @@ loss                         "mse"               *paper*: mean squared error on 
                                                  rebalanced cross-entropy on soft-encoded ab
                                                  (weights from the training images, run.json)
 optimizer                    "adam"              *ours*; also ``sgd`` (momentum 0.9), ``adamw``
-learning_rate                5e-4                *ours*: MEASUREMENTS.md's calibration run
+learning_rate                5e-4                *ours*: the calibration run (docs/measurements.md)
 batch_size                   64                  *ours* (calibration run); global, all devices
 epochs                       60                  *ours*: best validation came near epoch 50 on
                                                  3,840 Caltech-101 images
@@ -141,7 +141,7 @@ class TrainConfig:
     # outputs
     output_dir: str = "runs/default"
     keep_checkpoints: int = 2
-    # free-form note copied into the provenance manifest
+    # free-form note copied into the run record (run.json)
     notes: str = field(default="")
 
     def __post_init__(self) -> None:

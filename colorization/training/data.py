@@ -1,9 +1,10 @@
 """What the trainer eats: two uint8 arrays of shape (N, S, S, 3), train and validation.
 
-The arrays may be in memory or memory-mapped (a cache file); the trainer only indexes
-them. RGB -> Lab, the scalings and the flips happen later, inside the compiled
-training step. :func:`load_data` is the one place that maps a configuration to arrays;
-new sources (the ``colorization.data`` cache) are one more branch there.
+The arrays may be in memory or memory-mapped (a ``.npy`` file); the trainer only
+indexes them, through the batch planner of :mod:`colorization.data.batches`. RGB -> Lab,
+the scalings and the flips happen later, inside the compiled training step.
+:func:`load_train_data` is the one place that maps a configuration to arrays; a new
+source is one more branch there.
 """
 
 from __future__ import annotations
@@ -19,7 +20,17 @@ from colorization.training.config import ConfigError, TrainConfig
 
 @dataclass
 class TrainData:
-    """Training and validation images, uint8 (N, S, S, 3), plus provenance."""
+    """Training and validation images, uint8 (N, S, S, 3), and where they came from.
+
+    Attributes
+    ----------
+    train, val : ndarray (N, S, S, 3) uint8
+        In memory or memory-mapped.
+    manifest_hash : str, optional
+        Hash of the split manifest (CSV) the images follow, for ``run.json``.
+    description : str
+        One line for ``run.json``.
+    """
 
     train: np.ndarray
     val: np.ndarray
@@ -27,6 +38,7 @@ class TrainData:
     description: str = ""
 
     def check(self, size: int) -> None:
+        """Raise :class:`ConfigError` unless both sets are non-empty uint8 (N, size, size, 3)."""
         for name, array in (("train", self.train), ("val", self.val)):
             if array.dtype != np.uint8 or array.ndim != 4 or array.shape[1:] != (size, size, 3):
                 raise ConfigError(
@@ -75,7 +87,8 @@ def cache_data(cache) -> TrainData:
     from colorization.data import open_cache
 
     if cache is None:
-        raise ConfigError("data: cache needs cache_dir (a folder built by `colorization prepare ... --cache` or notebook 01), or images passed by the caller")
+        raise ConfigError("data: cache needs cache_dir (a folder built by `colorization prepare ... --cache` or "
+                          "notebook 01), or images passed by the caller")
     if not hasattr(cache, "images"):
         folder = cache
         cache = open_cache(folder)
@@ -99,8 +112,8 @@ def pack_data(pack_path: str | Path, cache_dir: str | Path | None = None) -> Tra
     return cache_data(cache)
 
 
-def load_data(config: TrainConfig) -> TrainData:
-    """Map a configuration's data fields to :class:`TrainData`."""
+def load_train_data(config: TrainConfig) -> TrainData:
+    """Map a configuration's data fields (``data``, paths, sizes, manifest) to :class:`TrainData`."""
     if config.data == "synthetic":
         size = config.input_size
         data = TrainData(
@@ -132,19 +145,3 @@ def load_data(config: TrainConfig) -> TrainData:
     data.check(config.input_size)
     return data
 
-
-def epoch_order(n: int, batch_size: int, seed: int, epoch: int, flip: bool):
-    """The epoch's shuffled image indices (steps, batch) and flip flags (steps, batch).
-
-    Every step has a full batch (the last ``n % batch_size`` images of the shuffled
-    order wait for another epoch), so compiled steps see one shape. Depends only on
-    (seed, epoch): a resumed run sees the batches an uninterrupted one would have.
-    """
-    rng = np.random.default_rng([seed, epoch, 0x5EED])
-    order = rng.permutation(n).astype(np.int32)
-    steps = n // batch_size
-    if steps == 0:
-        raise ConfigError(f"batch_size {batch_size} is larger than the training set ({n} images)")
-    flips = rng.random(steps * batch_size) < 0.5 if flip else np.zeros(steps * batch_size, bool)
-    order = order[: steps * batch_size].reshape(steps, batch_size)
-    return order, flips.reshape(steps, batch_size)

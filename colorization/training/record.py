@@ -1,9 +1,11 @@
-"""Provenance: what produced a trained model, written next to it as ``run.json``.
+"""The run record: what produced a trained model, written next to it as ``run.json``.
 
-Holds the git commit (and whether the tree had uncommitted changes), Python and package
-versions, the Keras backend, the devices, the full configuration, the data manifest
-hash and sizes, and per session (a resumed run adds one) the epochs it ran, its wall
-time and training images per second.
+It starts from the package's shared provenance (:func:`colorization.reporting.provenance.provenance`:
+git commit and whether the tree had uncommitted changes, Python and package versions,
+the Keras backend) and adds the devices, the full configuration and its digest, the
+data (the split manifest's hash, sizes) and, per session (a resumed run adds one), the
+epochs it ran, its wall time and training images per second. The classification head
+adds its class-rebalancing weights (``rebalancing``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from pathlib import Path
 from colorization.io.files import write_text_atomic
 from colorization.reporting.provenance import provenance
 
+
 def device_names() -> list[str]:
+    """The Keras backend's devices, e.g. ``["gpu:0 NVIDIA H200"]``."""
     import keras
 
     backend = keras.backend.backend()
@@ -38,15 +42,52 @@ def device_names() -> list[str]:
     return [backend]
 
 
-class Provenance:
-    """Builds and rewrites ``run.json`` (atomically) as the run goes."""
+def _new_session(config, resumed_from_epoch: int) -> dict:
+    """The record of one training process (a resumed run appends another)."""
+    return {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "argv": sys.argv,
+        "loop": config.loop,
+        "precision": config.precision,
+        "distribution": config.distribution,
+        "start_epoch": resumed_from_epoch,
+        "end_epoch": resumed_from_epoch,
+        "wall_seconds": 0.0,
+        "train_seconds": 0.0,
+        "train_images": 0,
+        "images_per_s": None,
+        "steady_images_per_s": None,  # median over epochs after the first, training only
+        "steady_wall_images_per_s": None,  # the same with validation and checkpoints
+    }
+
+
+class RunRecord:
+    """Builds and rewrites ``run.json`` (atomically) as the run goes.
+
+    Parameters
+    ----------
+    path : Path
+        ``run.json`` in the run folder (:attr:`RunFolder.record_path`).
+    config : TrainConfig
+    data : TrainData
+    resumed_from_epoch : int
+        Completed epochs before this session (0: a new run; the sessions of an earlier
+        ``run.json`` are kept only when resuming).
+
+    Attributes
+    ----------
+    content : dict
+        What ``run.json`` holds.
+    session : dict
+        This session's entry of ``content["sessions"]``.
+    """
 
     def __init__(self, path: Path, config, data, resumed_from_epoch: int):
         import keras  # noqa: F401  (the record names the backend in use)
 
         self.path = path
         previous = json.loads(path.read_text(encoding="utf-8")) if path.is_file() and resumed_from_epoch else {}
-        self.record = provenance(
+        self.content = provenance(
             "training",
             format="colorization-train-run/1",
             devices=device_names(),
@@ -62,24 +103,15 @@ class Provenance:
             sessions=previous.get("sessions", []),
             status="running",
         )
-        self.session = {
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "argv": sys.argv,
-            "loop": config.loop,
-            "precision": config.precision,
-            "distribution": config.distribution,
-            "start_epoch": resumed_from_epoch,
-            "end_epoch": resumed_from_epoch,
-            "wall_seconds": 0.0,
-            "train_seconds": 0.0,
-            "train_images": 0,
-            "images_per_s": None,
-            "steady_images_per_s": None,  # median over epochs after the first, training only
-            "steady_wall_images_per_s": None,  # the same with validation and checkpoints
-        }
-        self.record["sessions"].append(self.session)
+        self.session = _new_session(config, resumed_from_epoch)
+        self.content["sessions"].append(self.session)
         self._t0 = time.perf_counter()
-        self._epoch_rates: list[float] = []
+        self._epoch_rates: list[tuple[float, float]] = []
+        self.write()
+
+    def add(self, key: str, value) -> None:
+        """Add a top-level entry (e.g. ``rebalancing``) and rewrite the file."""
+        self.content[key] = value
         self.write()
 
     def epoch(self, epoch: int, images: int, seconds: float, wall: float | None = None) -> None:
@@ -97,9 +129,10 @@ class Provenance:
             s["steady_wall_images_per_s"] = sorted(r[1] for r in steady)[len(steady) // 2]
 
     def finish(self, status: str, state, model_path: Path | None) -> None:
+        """Close the session: ``status`` (completed, failed, interrupted), the run's outcome."""
         self.session["wall_seconds"] = time.perf_counter() - self._t0
         self.session["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        self.record.update(
+        self.content.update(
             status=status,
             epochs_completed=state.epoch,
             best_epoch=state.best_epoch,
@@ -110,4 +143,5 @@ class Provenance:
         self.write()
 
     def write(self) -> None:
-        write_text_atomic(self.path, json.dumps(self.record, indent=1, default=str) + "\n")
+        """Rewrite ``run.json`` atomically."""
+        write_text_atomic(self.path, json.dumps(self.content, indent=1, default=str) + "\n")

@@ -4,7 +4,9 @@ the loss, the optimizer; the Keras ``fit`` wrapper and the lean JAX step built o
 Everything that touches pixels runs inside the compiled step, on the accelerator:
 uint8 RGB is cast, flipped (per-image flags), converted to CIE Lab
 (:func:`colorization.fast.lab_ops.lab_batch`) and scaled (L to [-1, 1], ab / 128), so the
-host only gathers uint8 batches, or nothing at all when the set lives on the device.
+host only gathers uint8 batches (:mod:`colorization.data.batches`), or nothing at all
+when the set lives on the device. The paper fixes the network, its input and the loss
+(``docs/paper.md``); the optimizer is our choice.
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ class FitModel(keras.Model):
         )
 
 
-def jax_step_functions(network: keras.Model, optimizer, loss: keras.losses.Loss, placement: str, mesh=None, unroll: int = 1):
+def jax_step_functions(network: keras.Model, optimizer, loss: keras.losses.Loss, placement: str, mesh=None,
+                       unroll: int = 1):
     """Jitted JAX functions for the lean loop (backend must be JAX).
 
     Returns ``(train_chunk, eval_chunk)``:
@@ -98,6 +101,17 @@ def jax_step_functions(network: keras.Model, optimizer, loss: keras.losses.Loss,
     slowly, so the CPU unrolls; GPUs keep the loop).
     """
     import jax
+
+    fetch = _batch_fetcher(placement, mesh)
+    train_chunk = _train_chunk(network, optimizer, loss, fetch, unroll)
+    eval_chunk = _eval_chunk(network, loss, fetch, unroll)
+    return jax.jit(train_chunk, donate_argnums=0), jax.jit(eval_chunk)
+
+
+def _batch_fetcher(placement: str, mesh):
+    """``fetch(images, x) -> uint8 batch``: ``images[x]`` on the device (``device``) or ``x``
+    itself (``host``), split over the mesh's ``"batch"`` axis when there is one."""
+    import jax
     import jax.numpy as jnp
 
     batch_axis = None
@@ -109,6 +123,13 @@ def jax_step_functions(network: keras.Model, optimizer, loss: keras.losses.Loss,
     def fetch(images, x):
         rgb = jnp.take(images, x, axis=0) if placement == "device" else x
         return rgb if batch_axis is None else jax.lax.with_sharding_constraint(rgb, batch_axis)
+
+    return fetch
+
+
+def _train_chunk(network: keras.Model, optimizer, loss: keras.losses.Loss, fetch, unroll: int):
+    """The (unjitted) ``train_chunk`` of :func:`jax_step_functions`."""
+    import jax
 
     def forward_loss(trainable, non_trainable, rgb, flip):
         lightness, ab = lab_batch(rgb, flip)
@@ -127,6 +148,14 @@ def jax_step_functions(network: keras.Model, optimizer, loss: keras.losses.Loss,
 
         return jax.lax.scan(body, state, (xs, flips), unroll=unroll)
 
+    return train_chunk
+
+
+def _eval_chunk(network: keras.Model, loss: keras.losses.Loss, fetch, unroll: int):
+    """The (unjitted) ``eval_chunk`` of :func:`jax_step_functions`."""
+    import jax
+    import jax.numpy as jnp
+
     def eval_chunk(trainable, non_trainable, images, xs, weights):
         def body(total, item):
             x, w = item
@@ -137,4 +166,4 @@ def jax_step_functions(network: keras.Model, optimizer, loss: keras.losses.Loss,
         total, _ = jax.lax.scan(body, jnp.zeros((), "float32"), (xs, weights), unroll=unroll)
         return total
 
-    return jax.jit(train_chunk, donate_argnums=0), jax.jit(eval_chunk)
+    return eval_chunk
