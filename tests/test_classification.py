@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from colorization.ablation import quantize as q
-from colorization.model import PAPER_LAYERS, build_paper_model, head_of, load_model, model_options, save_model
+from colorization.model import PAPER_LAYERS, build_paper_model, head_of, load_model, model_options
 from colorization.training.config import ConfigError, TrainConfig
 
 TINY = dict(data="synthetic", synthetic_train=16, synthetic_val=8, input_size=16, batch_size=8,
@@ -36,7 +36,7 @@ def test_classification_head_replaces_only_the_last_convolution():
     head = classification.get_layer("conv12_bins")
     assert head.filters == q.NUM_BINS and head.activation.__name__ == "softmax"
     assert head_of(classification) == "classification" and classification.output_shape == (None, 256, 256, 261)
-    for a, b in zip(regression.layers[1:], classification.layers[1:]):
+    for a, b in zip(regression.layers[1:], classification.layers[1:], strict=True):
         if a.name != "conv12_ab":
             assert [w.shape for w in a.weights] == [w.shape for w in b.weights]
     mixed = build_paper_model(16, dtype_policy="mixed_bfloat16", head="classification")
@@ -108,8 +108,9 @@ def test_tiny_classification_fit_run_and_resume(tmp_path):
 
     config = TrainConfig(**TINY, output_dir=str(tmp_path / "run"))
     result = train(config)
-    manifest = json.loads((tmp_path / "run" / "run.json").read_text())
-    rebalancing = manifest["rebalancing"]
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert result.record["rebalancing"] == record["rebalancing"]
+    rebalancing = record["rebalancing"]
     assert rebalancing["bins"] == q.NUM_BINS == len(rebalancing["weights"]) == len(rebalancing["distribution"])
     p = np.array(rebalancing["distribution"])
     assert p.sum() == pytest.approx(1.0, abs=1e-5) and rebalancing["images"] == 16
@@ -144,7 +145,7 @@ def test_classification_jax_loops_agree(tmp_path):
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     report = json.loads(next(x for x in done.stdout.splitlines() if x.startswith("REPORT "))[7:])
-    for a, b in zip(sum(report["fit"], []), sum(report["jax_scan"], [])):
+    for a, b in zip(sum(report["fit"], []), sum(report["jax_scan"], []), strict=True):
         assert a == pytest.approx(b, rel=1e-3), report
 
 

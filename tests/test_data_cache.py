@@ -1,4 +1,4 @@
-"""The decoded-image cache, the batch iterator, lab_batch and packs."""
+"""The decoded-image cache, the batch planner and gather, lab_batch and packs."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -13,12 +14,12 @@ from PIL import Image
 
 from colorization import lab
 from colorization.data import cache as cache_module
-from colorization.data.batches import BatchIterator, cache_batches
-from colorization.fast.lab_ops import lab_batch
+from colorization.data.batches import gather, plan_epoch
 from colorization.data.cache import build_cache, open_cache
 from colorization.data.manifest import build_manifest, usable
 from colorization.data.pack import cache_from_pack, load_pack, write_pack
 from colorization.data.sources import FolderSource
+from colorization.fast.lab_ops import lab_batch
 from colorization.io.preprocess import paper_crop
 
 
@@ -93,42 +94,65 @@ def test_interrupted_build_is_not_taken_as_valid(manifest, tmp_path, monkeypatch
     assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []  # no temp left
 
 
-def test_batches_cover_each_train_image_once_per_epoch_with_flips(manifest, tmp_path):
-    cache = build_cache(manifest, tmp_path / "cache", workers=0, progress=False)
-    train = cache.rows("train")
-    batches = cache_batches(cache, "train", batch_size=5, seed=3, return_rows=True)
-    assert len(batches) == 5  # 24 images: 4 full batches and one of 4
-    flipped = plain = 0
-    orders = []
-    for _ in range(2):  # two epochs
-        seen = []
-        for batch, rows in batches:
-            assert batch.dtype == np.uint8 and batch.shape[1:] == (256, 256, 3)
-            for image, row in zip(batch, rows):
-                if np.array_equal(image, cache.images[row]):
-                    plain += 1
-                else:
-                    np.testing.assert_array_equal(image, cache.images[row][:, ::-1])
-                    flipped += 1
-            seen.extend(rows.tolist())
-        assert sorted(seen) == sorted(train.tolist())
-        orders.append(seen)
-    assert flipped > 0 and plain > 0
-    assert orders[0] != orders[1]  # a new shuffle each epoch
+def test_plan_epoch_is_deterministic_per_seed_and_epoch():
+    order, flips = plan_epoch(24, 5, seed=3, epoch=2, flip=True)
+    again, flips_again = plan_epoch(24, 5, seed=3, epoch=2, flip=True)
+    np.testing.assert_array_equal(order, again)
+    np.testing.assert_array_equal(flips, flips_again)
+    assert not np.array_equal(order, plan_epoch(24, 5, seed=3, epoch=3, flip=True)[0])  # a new shuffle each epoch
+    assert not np.array_equal(order, plan_epoch(24, 5, seed=4, epoch=2, flip=True)[0])
+    # the flags come from the same draw as the order: switching flips off keeps the order
+    np.testing.assert_array_equal(plan_epoch(24, 5, seed=3, epoch=2, flip=False)[0], order)
 
 
-def test_batches_same_with_threads_and_drop_last(manifest, tmp_path):
+def test_plan_epoch_full_batches_each_index_at_most_once():
+    for n, batch in ((24, 5), (24, 7), (30, 30), (10, 4)):
+        for epoch in range(3):
+            order, flips = plan_epoch(n, batch, seed=1, epoch=epoch)
+            assert order.dtype == np.int32 and flips.dtype == bool
+            assert order.shape == flips.shape == (n // batch, batch)  # full batches only
+            seen = order.ravel().tolist()
+            assert len(set(seen)) == len(seen) == n - n % batch  # all but n % batch, none twice
+            assert set(seen) <= set(range(n))
+    with pytest.raises(ValueError, match="larger than the training set"):
+        plan_epoch(4, 8, seed=0, epoch=0)
+
+
+def test_plan_epoch_flips_about_half_and_none_when_off():
+    flips = np.concatenate([plan_epoch(1000, 10, seed=0, epoch=e)[1].ravel() for e in range(4)])
+    assert 0.45 < flips.mean() < 0.55
+    assert not any(plan_epoch(1000, 10, seed=0, epoch=e, flip=False)[1].any() for e in range(4))
+
+
+def test_gather_equals_fancy_indexing_whatever_the_threads(manifest, tmp_path):
     cache = build_cache(manifest, tmp_path / "cache", workers=0, progress=False)
-    serial = BatchIterator(cache.images, cache.rows("train"), batch_size=7, seed=1)
-    threaded = BatchIterator(cache.images, cache.rows("train"), batch_size=7, seed=1, workers=2, prefetch=2)
-    for a, b in zip(serial.iter_epoch(4), threaded.iter_epoch(4), strict=True):
-        np.testing.assert_array_equal(a, b)
-    dropped = BatchIterator(cache.images, cache.rows("train"), batch_size=7, drop_last=True)
-    assert [len(b) for b in dropped] == [7, 7, 7]
-    fixed = BatchIterator(cache.images, shuffle=False, flip=False, batch_size=30, return_rows=True)
-    batch, rows = next(iter(fixed))
-    np.testing.assert_array_equal(rows, np.arange(30))
-    np.testing.assert_array_equal(batch, cache.images[:])
+    images = cache.images[cache.rows("train")]  # the train split as training holds it
+    order, _ = plan_epoch(len(images), 5, seed=3, epoch=0)
+    for index in (order[0], order, order[:2], np.arange(len(images))):
+        expected = images[index]
+        results = [gather(images, index)]
+        for threads in (1, 2, 8):
+            with ThreadPoolExecutor(threads) as pool:
+                results.append(gather(images, index, pool))
+        for result in results:
+            assert result.dtype == np.uint8 and result.shape == index.shape + (256, 256, 3)
+            np.testing.assert_array_equal(result, expected)
+    np.testing.assert_array_equal(gather(cache.images, np.arange(30)), cache.images[:])  # from the memory map
+
+
+def test_planned_batches_flip_on_the_device_through_lab_batch(manifest, tmp_path):
+    """Flips happen only in lab_batch: a flagged image comes out mirrored, the others as they are."""
+    cache = build_cache(manifest, tmp_path / "cache", workers=0, progress=False)
+    images = cache.images[cache.rows("train")]
+    order, flips = plan_epoch(len(images), 8, seed=3, epoch=0)
+    rgb = gather(images, order[0])
+    assert 0 < flips[0].sum() < 8
+    lightness, ab = (np.asarray(t) for t in lab_batch(rgb, flips[0]))
+    mirrored = np.where(flips[0][:, None, None, None], rgb[:, :, ::-1], rgb)
+    plain_l, plain_ab = (np.asarray(t) for t in lab_batch(mirrored))
+    np.testing.assert_array_equal(lightness, plain_l)
+    np.testing.assert_array_equal(ab, plain_ab)
+    assert not np.array_equal(lightness, np.asarray(lab_batch(rgb)[0]))
 
 
 def test_lab_batch_matches_numpy_reference():

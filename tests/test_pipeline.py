@@ -33,7 +33,9 @@ def test_expected_files(tiny_results):
                      "train/history.csv", "train/run.json", "evaluate/per_image.csv", "evaluate/per_category.csv",
                      "evaluate/summary.json", "evaluate/summary.md", "analysis/verdicts.csv", "analysis/verdicts.md",
                      "analysis/provenance.json", "figures/data_contact_sheet.png", "figures/train_loss.png",
-                     "figures/paper_figure.png", "figures/full_resolution.png", "figures/metric_distributions.png"]:
+                     "figures/paper_figure.png", "figures/full_resolution.png", "figures/metric_distributions.png",
+                     "figures/best_worst_auc.png", "figures/claim_2__colder_hues.png", "figures/claim_fragments.png",
+                     "figures/ablation_brown_cases.png"]:
         assert (folder / relative).is_file(), relative
 
 
@@ -45,8 +47,10 @@ def test_reported_metrics_are_finite(tiny_results):
         assert stats["images"] == 9
         assert len(stats["metrics"]) == 13
         for metric, values in stats["metrics"].items():
-            if values["valid"]:
-                assert isinstance(values["mean"], float) and math.isfinite(values["mean"]), (method, metric)
+            # every metric is defined on some image (the tiny set has sand scenes too): a metric
+            # that is NaN everywhere is a bug, not a skip
+            assert values["valid"] >= 1, (method, metric, values)
+            assert isinstance(values["mean"], float) and math.isfinite(values["mean"]), (method, metric)
     provenance = json.loads((folder / "analysis" / "provenance.json").read_text())
     assert provenance["profile"] == "tiny" and len(provenance["weights"]["sha256"]) == 64
 

@@ -45,12 +45,13 @@ def test_tiny_fit_run_writes_everything(tmp_path):
     assert (run / state["checkpoint"]).is_file() and (run / "best.keras").is_file()
     model = load_model(result.model_path)  # float32 inference model
     assert model.count_params() == 3_892_194 and model.input_shape == (None, 16, 16, 1)
-    manifest = json.loads((run / "run.json").read_text())
-    assert manifest["status"] == "completed" and manifest["keras_backend"] == "tensorflow"
-    assert manifest["config"]["batch_size"] == 8 and manifest["devices"]
-    assert manifest["data"]["train_images"] == 16 and manifest["data"]["manifest_hash"]
-    assert {"commit", "dirty"} <= set(manifest["git"]) and "keras" in manifest["packages"]
-    session = manifest["sessions"][-1]
+    record = json.loads((run / "run.json").read_text())
+    assert record == json.loads(json.dumps(result.record, default=str))  # the result carries the run record
+    assert record["status"] == "completed" and record["keras_backend"] == "tensorflow"
+    assert record["config"]["batch_size"] == 8 and record["devices"]
+    assert record["data"]["train_images"] == 16 and record["data"]["manifest_hash"]
+    assert {"commit", "dirty"} <= set(record["git"]) and "keras" in record["packages"]
+    session = record["sessions"][-1]
     assert session["end_epoch"] == 2 and session["images_per_s"] > 0 and session["wall_seconds"] > 0
 
     with pytest.raises(ConfigError, match="already holds a run"):
@@ -89,3 +90,18 @@ def test_bookkeeper_best_early_stopping_and_pruning(tmp_path):
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["epoch-0003.keras", "epoch-0004.keras"]
     assert (tmp_path / "best.keras").is_file()
     assert [int(r["epoch"]) for r in csv.DictReader(open(tmp_path / "history.csv"))] == [1, 2, 3, 4]
+
+
+def test_early_stopping_rule():
+    from colorization.training.checkpoint import RunState
+    from colorization.training.early_stopping import observe_epoch
+
+    config = TrainConfig(**{**TINY, "epochs": 6, "early_stopping_patience": 2, "min_delta": 0.1})
+    state = RunState()
+    verdicts = [observe_epoch(state, e, v, config) for e, v in enumerate([1.0, 0.95, float("nan"), 0.8], start=1)]
+    # 0.95 is not better by more than min_delta, NaN never improves: the patience of 2 runs out at epoch 3
+    assert verdicts == [(True, False), (False, False), (False, True), (True, False)]
+    assert (state.best_val_loss, state.best_epoch, state.wait, state.stopped_early) == (0.8, 4, 0, False)
+    assert observe_epoch(state, 6, 0.9, config.replace(early_stopping_patience=1)) == (False, True)
+    assert state.stopped_early is False  # the last epoch: not stopped early
+    assert observe_epoch(state, 5, 0.9, config.replace(early_stopping_patience=None)) == (False, False)

@@ -60,8 +60,8 @@ TF_SCRIPT = textwrap.dedent("""
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 """) + COMMON + textwrap.dedent("""
     report = {"one": losses("one", epochs=1), "mirrored": losses("mirrored", epochs=1, distribution="data_parallel")}
-    manifest = json.load(open(f"{out}/mirrored/run.json"))
-    report["devices"] = manifest["devices"]
+    record = json.load(open(f"{out}/mirrored/run.json"))
+    report["devices"] = record["devices"]
     print("REPORT", json.dumps(report))
 """)
 
@@ -77,7 +77,7 @@ def _run(script: str, tmp_path, **env) -> dict:
 
 def _close(a, b, rtol):
     assert len(a) == len(b)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         assert x == pytest.approx(y, rel=rtol), (a, b)
 
 

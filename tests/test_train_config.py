@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from colorization.data.batches import plan_epoch
 from colorization.training.config import ConfigError, TrainConfig, load_config, parse_overrides, resume_differences
-from colorization.training.data import epoch_order, synthetic_images
+from colorization.training.data import synthetic_images
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -16,7 +17,7 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 def test_defaults_follow_paper_and_calibration():
     config = TrainConfig()
     assert (config.input_size, config.loss) == (256, "mse")  # paper
-    assert (config.optimizer, config.learning_rate, config.batch_size) == ("adam", 5e-4, 64)  # MEASUREMENTS.md
+    assert (config.optimizer, config.learning_rate, config.batch_size) == ("adam", 5e-4, 64)  # docs/measurements.md
     assert config.flip and config.restore_best and config.loop == "fit"
 
 
@@ -49,7 +50,8 @@ def test_shipped_configs_load():
 
 
 def test_parse_overrides_types():
-    assert parse_overrides(["a=1", "b=0.5", "c=true", "d=text", "e="]) == {"a": 1, "b": 0.5, "c": True, "d": "text", "e": None}
+    parsed = parse_overrides(["a=1", "b=0.5", "c=true", "d=text", "e="])
+    assert parsed == {"a": 1, "b": 0.5, "c": True, "d": "text", "e": None}
 
 
 def test_resume_allows_only_how_not_what():
@@ -58,13 +60,18 @@ def test_resume_allows_only_how_not_what():
     assert resume_differences(saved, saved.replace(learning_rate=1e-2)) == ["learning_rate: 0.0005 -> 0.01"]
 
 
-def test_epoch_order_depends_on_seed_and_epoch_only():
-    order, flips = epoch_order(10, 4, seed=1, epoch=3, flip=True)
-    again, flips_again = epoch_order(10, 4, seed=1, epoch=3, flip=True)
+def test_epoch_plan_depends_on_seed_and_epoch_only():
+    """The trainer's batches (colorization.data.batches.plan_epoch): what resume relies on."""
+    order, flips = plan_epoch(10, 4, seed=1, epoch=3, flip=True)
+    again, flips_again = plan_epoch(10, 4, seed=1, epoch=3, flip=True)
     assert order.shape == flips.shape == (2, 4) and len(set(order.ravel())) == 8
     assert np.array_equal(order, again) and np.array_equal(flips, flips_again)
-    assert not np.array_equal(order, epoch_order(10, 4, seed=1, epoch=4, flip=True)[0])
-    assert not epoch_order(10, 4, seed=1, epoch=3, flip=False)[1].any()
+    assert not np.array_equal(order, plan_epoch(10, 4, seed=1, epoch=4, flip=True)[0])
+    assert not plan_epoch(10, 4, seed=1, epoch=3, flip=False)[1].any()
+    # the seeding of every trained run so far: rng([seed, epoch, 0x5EED]), order then flags
+    rng = np.random.default_rng([1, 3, 0x5EED])
+    assert np.array_equal(order.ravel(), rng.permutation(10)[:8])
+    assert np.array_equal(flips.ravel(), rng.random(8) < 0.5)
 
 
 def test_synthetic_images_are_deterministic_uint8():

@@ -118,7 +118,8 @@ def open_run_folder(config: TrainConfig, resume: bool) -> tuple[RunFolder, RunSt
             _log(f"{folder.path}: no checkpoint to resume; starting from scratch")
         return folder, RunState()
     if not resume:
-        raise ConfigError(f"{folder.path} already holds a run; use --resume to continue it or choose another output_dir")
+        raise ConfigError(f"{folder.path} already holds a run; use --resume to continue it or choose another "
+                          "output_dir")
     differences = resume_differences(folder.read_config(), config)
     if differences:
         raise ConfigError("--resume with a different configuration: " + "; ".join(differences))
