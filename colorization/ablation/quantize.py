@@ -200,7 +200,6 @@ def rebalancing_from_images(images: np.ndarray, lam: float = REBALANCE_LAMBDA,
     """Distribution and weights from training images, with a summary for ``run.json``."""
     p = bin_distribution(images)
     w = rebalancing_weights(p, lam, sigma)
-    smoothed = smooth_distribution(p, sigma)
     return {
         "bins": NUM_BINS,
         "grid": GRID,

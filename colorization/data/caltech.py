@@ -62,7 +62,6 @@ CALTECH256 = CaltechSpec(
     folder="256_ObjectCategories",
     doi="10.22002/D1.20087",
 )
-CALTECH256_BYTES = 1_183_006_720
 
 CALTECH101 = CaltechSpec(
     name="caltech101",
