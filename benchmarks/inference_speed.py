@@ -63,18 +63,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 16])
-    parser.add_argument("--photo", metavar="JPEG",
-                        help="only the 12-MP run on this file (the default makes one and runs this in a fresh process)")
+    parser.add_argument(
+        "--photo",
+        metavar="JPEG",
+        help="only the 12-MP run on this file (the default makes one and runs this in a fresh process)",
+    )
     args = parser.parse_args()
 
     import keras
 
-    from colorization.colorize import colorize_batch, network_view, render, predict_ab
-    from colorization.io.images import load_image, save_png
+    from colorization.colorize import colorize_batch, predict_ab
     from colorization.model import build_paper_model
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-          f"Keras {keras.__version__} on {keras.backend.backend()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+        f"Keras {keras.__version__} on {keras.backend.backend()}"
+    )
     model = build_paper_model()
     model.compile(jit_compile=True)
     rng = np.random.default_rng(0)
@@ -88,9 +92,9 @@ def main() -> None:
 
     for batch in args.batch_sizes:
         views = rng.integers(0, 256, (batch, 256, 256, 3), dtype=np.uint8)
-        network = best_of(lambda: predict_ab(model, views), args.repeats) / batch
+        network = best_of(lambda views=views: predict_ab(model, views), args.repeats) / batch
         images = [as_loaded(v) for v in views]
-        end_to_end = best_of(lambda: colorize_batch(model, images, "paper"), args.repeats) / batch
+        end_to_end = best_of(lambda images=images: colorize_batch(model, images, "paper"), args.repeats) / batch
         print(f"{batch:>6} {network * 1e3:>15.1f} {end_to_end * 1e3:>18.1f}")
 
     import subprocess
@@ -118,8 +122,13 @@ def photo_run(model, source: Path, repeats: int) -> None:
             t3 = time.perf_counter()
             save_png(Path(folder) / f"out{index}.png", rgb)
             t4 = time.perf_counter()
-            return {"decode": t1 - t0, "network (resize + predict)": t2 - t1,
-                    "recombine at full resolution": t3 - t2, "PNG encode + atomic write": t4 - t3, "total": t4 - t0}
+            return {
+                "decode": t1 - t0,
+                "network (resize + predict)": t2 - t1,
+                "recombine at full resolution": t3 - t2,
+                "PNG encode + atomic write": t4 - t3,
+                "total": t4 - t0,
+            }
 
         run_once(0)
         best = min((run_once(i + 1) for i in range(repeats)), key=lambda r: r["total"])
@@ -127,11 +136,15 @@ def photo_run(model, source: Path, repeats: int) -> None:
     print(f"\n12-megapixel JPEG (4000x3000) at full resolution, best of {repeats} (fresh process)")
     for stage, seconds in best.items():
         print(f"  {stage:<30} {seconds * 1e3:8.0f} ms")
-    print(f"peak resident memory: {peak:.0f} MB in all ({rss_before:.0f} MB before the photo: "
-          "Python, TensorFlow and the model)")
+    print(
+        f"peak resident memory: {peak:.0f} MB in all ({rss_before:.0f} MB before the photo: "
+        "Python, TensorFlow and the model)"
+    )
     per_image = best["network (resize + predict)"]
-    print(f"paper: 1-2 minutes per 256x256 image; one image here takes {per_image:.2f} s "
-          f"-> {60 / per_image:.0f}x to {120 / per_image:.0f}x faster")
+    print(
+        f"paper: 1-2 minutes per 256x256 image; one image here takes {per_image:.2f} s "
+        f"-> {60 / per_image:.0f}x to {120 / per_image:.0f}x faster"
+    )
 
 
 if __name__ == "__main__":

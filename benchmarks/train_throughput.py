@@ -20,9 +20,10 @@ batch 256 and 64, fp32 at 128), e.g. ``--runs model:bf16:256,device:bf16:64:3119
 Trainer variants report images/s of training alone and of the whole epoch cycle
 (validation, variable sync and checkpoint writing included).
 
-Images are random uint8 (never zeros: METHOD.md). Figures: images/s, share of the bf16
-dense peak (45.6 GFLOP per training image; ``--peak-tflops``, 790 by default), and the
-end-to-end cost relative to ``model``. Results go to ``OUT/results.jsonl`` and a table is
+Images are random uint8 (never all zeros, whose arithmetic can run faster than real
+data's and flatter the figure). Figures: images/s, share of the bf16 dense peak (45.6
+GFLOP per training image; ``--peak-tflops``, 790 by default: ``docs/measurements.md``),
+and the end-to-end cost relative to ``model``. Results go to ``OUT/results.jsonl`` and a table is
 printed last. ``--budget-s`` skips what would start after that many seconds.
 
 Measured 2026-11-27 (Keras 3.15.1, JAX 0.11.2, 256x256, Adam, steps_per_execution 32,
@@ -37,7 +38,7 @@ Measured 2026-11-27 (Keras 3.15.1, JAX 0.11.2, 256x256, Adam, steps_per_executio
 | H100 80GB HBM3 | bf16 | 256 | fit    | 6,033 | 4,721 | 34.8 | -5.7% |
 | H100 80GB HBM3 | bf16 | 64  | model  | 6,115 |       | 35.3 |       |
 | H100 80GB HBM3 | bf16 | 64  | device | 5,988 | 5,689 | 34.6 | -2.1% |
-| H100 80GB HBM3 | bf16 | 64  | device, 3,119 images (Caltech-101 train split), 8 epochs | 6,004 | 5,172 | 34.7 | -1.8% |
+| H100 80GB HBM3 | bf16 | 64  | device, 3,119 images (Caltech-101 train), 8 epochs | 6,004 | 5,172 | 34.7 | -1.8% |
 | H100 80GB HBM3 | fp32 | 128 | model  | 3,047 |       | 17.6 |       |
 | H100 80GB HBM3 | fp32 | 128 | device | 2,994 | 2,902 | 17.3 | -1.7% |
 | H200           | bf16 | 256 | model  | 7,075 |       | 40.8 |       |
@@ -70,7 +71,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import numpy as np  # noqa: E402
 
-FLOP_PER_TRAIN_IMAGE = 45.6e9  # 3 x 15.2 GFLOP forward (PAPER.md, MEASUREMENTS.md)
+FLOP_PER_TRAIN_IMAGE = 45.6e9  # 3 x 15.2 GFLOP forward (docs/paper.md, "Network (exact)"; docs/measurements.md)
 
 
 SHORT = {"bf16": "mixed_bfloat16", "fp32": "float32"}
@@ -117,8 +118,8 @@ def bench_model(precision: str, batch: int, args) -> dict:
     import jax
     import jax.numpy as jnp
 
-    from colorization.training.config import TrainConfig
     from colorization.fast.lab_ops import lab_batch
+    from colorization.training.config import TrainConfig
     from colorization.training.step import build_network, make_loss, make_optimizer
 
     config = TrainConfig(input_size=args.size, precision=precision, batch_size=batch)
@@ -229,7 +230,8 @@ def main(argv=None) -> int:
 
 
 def _table(results) -> None:
-    model = {(r["precision"], r["batch"]): r["images_per_s"] for r in results if r["variant"] == "model" and "images_per_s" in r}
+    model = {(r["precision"], r["batch"]): r["images_per_s"]
+             for r in results if r["variant"] == "model" and "images_per_s" in r}
     print("\n| card | precision | batch | variant | train images | images/s | % bf16 peak | vs model | "
           "images/s with val + checkpoints | compile s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -241,7 +243,8 @@ def _table(results) -> None:
         ref = model.get((r["precision"], r["batch"]))
         versus = f"{100 * (r['images_per_s'] / ref - 1):+.1f}%" if ref and r["variant"] != "model" else ""
         wall = f"{r['wall_images_per_s']:,.0f}" if "wall_images_per_s" in r else ""
-        print(f"{head} {r['images_per_s']:,.0f} | {r['pct_bf16_peak']:.1f} | {versus} | {wall} | {r['compile_s']:.1f} |")
+        print(f"{head} {r['images_per_s']:,.0f} | {r['pct_bf16_peak']:.1f} | {versus} | {wall} | "
+              f"{r['compile_s']:.1f} |")
     sys.stdout.flush()
 
 

@@ -84,7 +84,7 @@ def _predict_ab_classification(model, rgb256: np.ndarray) -> np.ndarray:
 
     parts = []
     for start in range(0, len(rgb256), CLASSIFICATION_BATCH):
-        probs = model.predict_on_batch(network_input(rgb256[start:start + CLASSIFICATION_BATCH]))
+        probs = model.predict_on_batch(network_input(rgb256[start : start + CLASSIFICATION_BATCH]))
         parts.append(annealed_mean(np.asarray(probs, dtype=np.float32)))
     return np.concatenate(parts) if parts else np.zeros(rgb256.shape[:3] + (2,), np.float32)
 
@@ -130,7 +130,7 @@ def colorize_batch(model, images: list[LoadedImage], mode: str = "full") -> list
     views = np.stack([network_view(image.rgb, mode) for image in images])
     ab = predict_ab(model, views)
     results = []
-    for image, view, ab_one in zip(images, views, ab):
+    for image, view, ab_one in zip(images, views, ab, strict=True):
         if mode == "paper":
             alpha = None if image.alpha is None else paper_crop(image.alpha, PAPER_SIZE)
             results.append(Colorized(render(view, ab_one), alpha))

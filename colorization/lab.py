@@ -51,9 +51,7 @@ def as_float_rgb(rgb: np.ndarray) -> np.ndarray:
     """Validate an RGB array and return it as float in [0, 1]."""
     rgb = np.asarray(rgb)
     if rgb.ndim < 1 or rgb.shape[-1] != 3:
-        raise ValueError(
-            f"expected an RGB array with 3 channels in the last axis, got shape {rgb.shape}"
-        )
+        raise ValueError(f"expected an RGB array with 3 channels in the last axis, got shape {rgb.shape}")
     if rgb.dtype == np.uint8:
         return rgb.astype(np.float32) / 255.0
     if rgb.dtype == np.uint16:

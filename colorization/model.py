@@ -139,8 +139,9 @@ def _paper_layer(name: str, filters: int | None, stride: int, upsampling: str, h
     if filters is None:
         return layers.UpSampling2D(2, interpolation=upsampling, name=name, dtype=dtype)
     if name == "conv12_ab" and head == "classification":
-        return layers.Conv2D(bins, 3, strides=stride, padding="same", activation="softmax",
-                             name=HEAD_LAYER[head], dtype=dtype)
+        return layers.Conv2D(
+            bins, 3, strides=stride, padding="same", activation="softmax", name=HEAD_LAYER[head], dtype=dtype
+        )
     activation = "tanh" if name == "conv12_ab" else "relu"
     return layers.Conv2D(filters, 3, strides=stride, padding="same", activation=activation, name=name, dtype=dtype)
 
@@ -175,7 +176,7 @@ def rebuild(model: keras.Model, dtype_policy: str | None = None) -> keras.Model:
     import numpy as np
 
     fresh = build_paper_model(**model_options(model), dtype_policy=dtype_policy)
-    fresh.set_weights([np.asarray(w).astype(v.dtype) for w, v in zip(model.get_weights(), fresh.weights)])
+    fresh.set_weights([np.asarray(w).astype(v.dtype) for w, v in zip(model.get_weights(), fresh.weights, strict=True)])
     return fresh
 
 

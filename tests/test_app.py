@@ -23,8 +23,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _upload(app: ColorizerApp, name: str, data: bytes) -> None:
-    app.upload.value = ({"name": name, "type": "image/png", "size": len(data),
-                         "content": memoryview(data), "last_modified": datetime.datetime.now()},)
+    app.upload.value = (
+        {
+            "name": name,
+            "type": "image/png",
+            "size": len(data),
+            "content": memoryview(data),
+            "last_modified": datetime.datetime.now(),
+        },
+    )
 
 
 def _png_bytes(array: np.ndarray) -> bytes:

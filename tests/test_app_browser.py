@@ -29,8 +29,15 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT_ENV = "COLORIZATION_SCREENSHOT"
 PHOTO = SKIMAGE_DATA / "chelsea.png"  # 451x300
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-quic", "--disable-dev-shm-usage",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
 ]
 TIMEOUT_MS = 180_000  # kernel start (TensorFlow import) and the first colorization on 2 shared cores
 
@@ -38,7 +45,9 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.browser,
     pytest.mark.subprocess,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent (apt-get install chromium; CI installs it)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent (apt-get install chromium; CI installs it)"
+    ),
 ]
 
 
@@ -51,13 +60,28 @@ def _free_port() -> int:
 @pytest.fixture
 def voila_url(tmp_path):
     port = _free_port()
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-               TF_CPP_MIN_LOG_LEVEL="2", JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    env = dict(
+        os.environ,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+    )
     log = open(tmp_path / "voila.log", "wb")
     server = subprocess.Popen(
-        [sys.executable, "-m", "voila", str(ROOT / "notebooks" / "app.ipynb"), "--no-browser",
-         f"--port={port}", "--Voila.ip=127.0.0.1", "--show_tracebacks=True"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "voila",
+            str(ROOT / "notebooks" / "app.ipynb"),
+            "--no-browser",
+            f"--port={port}",
+            "--Voila.ip=127.0.0.1",
+            "--show_tracebacks=True",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -94,7 +118,9 @@ def test_upload_colorize_and_screenshot(voila_url, tmp_path):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
             str(tmp_path / "chromium-profile"),  # a fresh --user-data-dir
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
             viewport={"width": 1400, "height": 1120},
         )
         try:
@@ -114,7 +140,8 @@ def test_upload_colorize_and_screenshot(voila_url, tmp_path):
             images = page.locator(".colorization-app img")
             expect(images).to_have_count(3)
             page.wait_for_function(
-                "() => [...document.querySelectorAll('.colorization-app img')].every(i => i.complete && i.naturalWidth > 0)"
+                "() => [...document.querySelectorAll('.colorization-app img')]"
+                ".every(i => i.complete && i.naturalWidth > 0)"
             )
             widths = images.evaluate_all("imgs => imgs.map(i => [i.naturalWidth, i.naturalHeight])")
             assert widths == [[451, 300]] * 3  # gray input, colorization, original

@@ -15,21 +15,44 @@ MAX_FUNCTION_LINES = 60
 # package -> packages it must never import (at any depth, module level or inside functions)
 FORBIDDEN = {
     "colorization.lab": ("colorization.",),  # the paper's reference: numpy and scikit-image only
-    "colorization.fast": ("colorization.data", "colorization.training", "colorization.evaluation",
-                          "colorization.reporting", "colorization.repro", "colorization.cli", "colorization.app"),
-    "colorization.io": ("colorization.data", "colorization.training", "colorization.evaluation",
-                        "colorization.reporting", "colorization.repro", "colorization.cli", "colorization.app"),
-    "colorization.metrics": ("colorization.training", "colorization.evaluation", "colorization.data",
-                             "colorization.reporting", "colorization.repro", "colorization.cli"),
-    "colorization.data": ("colorization.training", "colorization.evaluation", "colorization.reporting",
-                          "colorization.repro", "colorization.cli", "colorization.app"),
-    "colorization.training": ("colorization.evaluation", "colorization.repro", "colorization.cli",
-                              "colorization.app"),
+    "colorization.fast": (
+        "colorization.data",
+        "colorization.training",
+        "colorization.evaluation",
+        "colorization.reporting",
+        "colorization.repro",
+        "colorization.cli",
+        "colorization.app",
+    ),
+    "colorization.io": (
+        "colorization.data",
+        "colorization.training",
+        "colorization.evaluation",
+        "colorization.reporting",
+        "colorization.repro",
+        "colorization.cli",
+        "colorization.app",
+    ),
+    "colorization.metrics": (
+        "colorization.training",
+        "colorization.evaluation",
+        "colorization.data",
+        "colorization.reporting",
+        "colorization.repro",
+        "colorization.cli",
+    ),
+    "colorization.data": (
+        "colorization.training",
+        "colorization.evaluation",
+        "colorization.reporting",
+        "colorization.repro",
+        "colorization.cli",
+        "colorization.app",
+    ),
+    "colorization.training": ("colorization.evaluation", "colorization.repro", "colorization.cli", "colorization.app"),
     "colorization.training.step": ("colorization.data",),  # Lab in the step comes from fast.lab_ops
-    "colorization.evaluation": ("colorization.training", "colorization.repro", "colorization.cli",
-                                "colorization.app"),
-    "colorization.reporting": ("colorization.training", "colorization.repro", "colorization.cli",
-                               "colorization.app"),
+    "colorization.evaluation": ("colorization.training", "colorization.repro", "colorization.cli", "colorization.app"),
+    "colorization.reporting": ("colorization.training", "colorization.repro", "colorization.cli", "colorization.app"),
 }
 
 
@@ -112,7 +135,7 @@ def test_no_import_cycles_at_module_level():
         stack.append(node)
         for target in sorted(graph[node] - parents(node)):
             if state.get(target) == "open":
-                cycle = stack[stack.index(target):] + [target]
+                cycle = stack[stack.index(target) :] + [target]
                 pytest.fail("import cycle: " + " -> ".join(cycle))
             if target not in state:
                 visit(target)

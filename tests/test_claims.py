@@ -14,12 +14,15 @@ def table(rows):
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("values,sign,expected", [
-    (np.full(20, 1.0) + np.linspace(-0.1, 0.1, 20), +1, SUPPORTED),
-    (np.full(20, 1.0) + np.linspace(-0.1, 0.1, 20), -1, NOT_SUPPORTED),
-    (np.linspace(-1, 1, 21), +1, INCONCLUSIVE),
-    (np.ones(MIN_IMAGES - 1), +1, INCONCLUSIVE),
-])
+@pytest.mark.parametrize(
+    "values,sign,expected",
+    [
+        (np.full(20, 1.0) + np.linspace(-0.1, 0.1, 20), +1, SUPPORTED),
+        (np.full(20, 1.0) + np.linspace(-0.1, 0.1, 20), -1, NOT_SUPPORTED),
+        (np.linspace(-1, 1, 21), +1, INCONCLUSIVE),
+        (np.ones(MIN_IMAGES - 1), +1, INCONCLUSIVE),
+    ],
+)
 def test_decide_applies_the_rule(values, sign, expected):
     verdict = decide("x", "stat", values, sign, "things")
     assert verdict.verdict == expected
@@ -36,9 +39,23 @@ def test_verdict_reads_as_one_sentence_and_relabels():
 
 
 def per_image_rows(method, n, height, width, sand_pixels, sand_as_water=0.5):
-    return [{"relpath": f"beach/{i}.jpg", "category": "beach", "method": method, "height": height, "width": width,
-             "sand_pixels": sand_pixels, "sand_as_water": sand_as_water, "brown_pred": 0.3, "brown_true": 0.1,
-             "delta_b": -1.0 - 0.01 * i, "warmth_shift": -1.0, "auc": 0.9} for i in range(n)]
+    return [
+        {
+            "relpath": f"beach/{i}.jpg",
+            "category": "beach",
+            "method": method,
+            "height": height,
+            "width": width,
+            "sand_pixels": sand_pixels,
+            "sand_as_water": sand_as_water,
+            "brown_pred": 0.3,
+            "brown_true": 0.1,
+            "delta_b": -1.0 - 0.01 * i,
+            "warmth_shift": -1.0,
+            "auc": 0.9,
+        }
+        for i in range(n)
+    ]
 
 
 def test_sand_share_uses_each_images_own_size():
@@ -51,14 +68,20 @@ def test_sand_share_uses_each_images_own_size():
 
 
 def test_claim_columns_and_ablation_verdicts():
-    rows = table(per_image_rows("model", 8, 256, 256, 8000) + per_image_rows("classification", 8, 256, 256, 8000)
-                 + per_image_rows("gray", 8, 256, 256, 8000))
+    rows = table(
+        per_image_rows("model", 8, 256, 256, 8000)
+        + per_image_rows("classification", 8, 256, 256, 8000)
+        + per_image_rows("gray", 8, 256, 256, 8000)
+    )
     derived = claims.with_claim_columns(rows)
     np.testing.assert_allclose(derived["brown_excess"], 0.2)
     np.testing.assert_allclose(derived["sand_share"], 8000 / 65536)
     labelled = claims.ablation_verdicts(rows, "classification")
-    assert [v.claim for v in labelled][:3] == ["2. colder hues [classification]", "3. sand painted as water [classification]",
-                                              "5. brown/sepia when unsure [classification]"]
+    assert [v.claim for v in labelled][:3] == [
+        "2. colder hues [classification]",
+        "3. sand painted as water [classification]",
+        "5. brown/sepia when unsure [classification]",
+    ]
     assert labelled[2].verdict == SUPPORTED  # brown 0.3 against 0.1 on every image
     assert claims.ablation_verdicts(rows, "no-such-model") == []
 

@@ -49,7 +49,9 @@ def test_batch_with_bad_files(mixed_inputs, model_file, tmp_path, capsys):
     before = {p: _digest(p) for p in folder.rglob("*") if p.is_file()}
     out = tmp_path / "out"
     missing = tmp_path / "no-such.jpg"
-    status = main(["colorize", str(folder), str(missing), "-o", str(out), "--weights", str(model_file), "--batch-size", "3"])
+    status = main(
+        ["colorize", str(folder), str(missing), "-o", str(out), "--weights", str(model_file), "--batch-size", "3"]
+    )
     err = capsys.readouterr().err
     assert status == 1
     assert "Traceback" not in err
@@ -60,8 +62,20 @@ def test_batch_with_bad_files(mixed_inputs, model_file, tmp_path, capsys):
     assert "colorized 10 of 15 image(s)" in err and "5 failed" in err
     # everything valid was written, with the input's own size, and the tree's shape kept
     written = sorted(str(p.relative_to(out)) for p in out.rglob("*.png"))
-    expected = sorted(["cat.png", "nested/coffee.png", "gray16.png", "rgba.png", "palette.png", "anim.png",
-                       "cmyk.png", "grayjpeg.png", "rotated.png", "tiny.png"])
+    expected = sorted(
+        [
+            "cat.png",
+            "nested/coffee.png",
+            "gray16.png",
+            "rgba.png",
+            "palette.png",
+            "anim.png",
+            "cmyk.png",
+            "grayjpeg.png",
+            "rotated.png",
+            "tiny.png",
+        ]
+    )
     assert written == expected
     assert np.asarray(Image.open(out / "rotated.png")).shape == (120, 90, 3)  # EXIF orientation applied
     assert Image.open(out / "rgba.png").mode == "RGBA"
@@ -87,14 +101,22 @@ def test_existing_output_is_kept_unless_overwrite(model_file, tmp_path, capsys, 
     assert main(["colorize", str(source), "-o", str(out), "--weights", str(model_file)]) == 1
     err = capsys.readouterr().err
     assert "exists (use --overwrite" in err and (out / "photo.png").read_bytes() == b"precious"
-    assert main(["colorize", str(source), "-o", str(out), "--weights", str(model_file), "--overwrite", "--mode", "paper"]) == 0
+    assert (
+        main(["colorize", str(source), "-o", str(out), "--weights", str(model_file), "--overwrite", "--mode", "paper"])
+        == 0
+    )
     assert np.asarray(Image.open(out / "photo.png")).shape == (256, 256, 3)
 
 
 def test_input_is_never_the_output(model_file, tmp_path, capsys, real_photos):
     Image.fromarray(real_photos["coffee.png"]).save(tmp_path / "photo.png")
     digest = _digest(tmp_path / "photo.png")
-    assert main(["colorize", str(tmp_path / "photo.png"), "-o", str(tmp_path), "--weights", str(model_file), "--overwrite"]) == 1
+    assert (
+        main(
+            ["colorize", str(tmp_path / "photo.png"), "-o", str(tmp_path), "--weights", str(model_file), "--overwrite"]
+        )
+        == 1
+    )
     assert "replace the input itself" in capsys.readouterr().err
     assert _digest(tmp_path / "photo.png") == digest
 

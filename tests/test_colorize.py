@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from colorization import lab
-from colorization.fast import lab_lut
 from colorization.colorize import colorize, colorize_batch, network_view, predict_ab
+from colorization.fast import lab_lut
 from colorization.io.images import load_image
 from colorization.io.preprocess import paper_crop
 from tests import odd_images as odd
@@ -52,7 +52,7 @@ def test_batch_equals_single(model, real_photos):
     from colorization.colorize import as_loaded
 
     batch = colorize_batch(model, [as_loaded(i) for i in images])
-    for image, result in zip(images, batch):
+    for image, result in zip(images, batch, strict=True):
         single = colorize(model, image).rgb
         assert np.abs(single.astype(int) - result.rgb).max() <= 1
 

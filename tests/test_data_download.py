@@ -170,8 +170,14 @@ def test_second_call_needs_no_network(server, tmp_path, monkeypatch):
 def test_wrong_checksum_is_clear_and_leaves_nothing(server, tmp_path):
     data = caltech256_tar()
     server.files["/256_ObjectCategories.tar"] = data
-    source = CaltechSource("caltech256", tmp_path, url=server.url("256_ObjectCategories.tar"),
-                           checksum="md5:" + "0" * 32, progress=False, retries=0)
+    source = CaltechSource(
+        "caltech256",
+        tmp_path,
+        url=server.url("256_ObjectCategories.tar"),
+        checksum="md5:" + "0" * 32,
+        progress=False,
+        retries=0,
+    )
     with pytest.raises(DownloadError, match="checksum mismatch") as info:
         source.fetch()
     assert "\n" not in str(info.value) and "256_ObjectCategories.tar" in str(info.value)
@@ -209,13 +215,16 @@ def _device(tar):
     tar.addfile(info)
 
 
-@pytest.mark.parametrize("extra, problem", [
-    (lambda tar: _add(tar, "../evil", b"x"), "'..' in path"),
-    (lambda tar: _add(tar, "256_ObjectCategories/../../evil", b"x"), "'..' in path"),
-    (lambda tar: _add(tar, "/tmp/evil-absolute", b"x"), "absolute path"),
-    (_symlink, "link to"),
-    (_device, "device file"),
-])
+@pytest.mark.parametrize(
+    "extra, problem",
+    [
+        (lambda tar: _add(tar, "../evil", b"x"), "'..' in path"),
+        (lambda tar: _add(tar, "256_ObjectCategories/../../evil", b"x"), "'..' in path"),
+        (lambda tar: _add(tar, "/tmp/evil-absolute", b"x"), "absolute path"),
+        (_symlink, "link to"),
+        (_device, "device file"),
+    ],
+)
 def test_unsafe_members_are_refused(tmp_path, extra, problem):
     archive = tmp_path / "bad.tar"
     archive.write_bytes(caltech256_tar(extra))
@@ -267,15 +276,22 @@ def test_caltech101_zip_wrapping_a_tar_gz(server, tmp_path):
         zf.writestr("caltech-101/Annotations.tar", b"not needed")
     data = wrapper.getvalue()
     server.files["/caltech-101.zip"] = data
-    source = CaltechSource("caltech101", tmp_path, url=server.url("caltech-101.zip"),
-                           checksum=f"md5:{md5(data)}", progress=False, retries=0)
+    source = CaltechSource(
+        "caltech101",
+        tmp_path,
+        url=server.url("caltech-101.zip"),
+        checksum=f"md5:{md5(data)}",
+        progress=False,
+        retries=0,
+    )
     folder = source.fetch()
     assert folder == tmp_path / "caltech101" / "101_ObjectCategories"
     assert sorted(r.relpath for r in source.records())[-1] == "ant/image_0003.jpg"
     assert (folder / "BACKGROUND_Google" / "tmp").is_file()
     assert leftovers(tmp_path) == sorted(
-        ["caltech101/.complete.json"] + [f"caltech101/{p.relative_to(tmp_path / 'caltech101').as_posix()}"
-                                         for p in folder.rglob("*") if p.is_file()])
+        ["caltech101/.complete.json"]
+        + [f"caltech101/{p.relative_to(tmp_path / 'caltech101').as_posix()}" for p in folder.rglob("*") if p.is_file()]
+    )
 
 
 def test_offline_caltech101_copy_needs_no_network(tmp_path, monkeypatch, no_network):
@@ -303,8 +319,19 @@ def test_published_checksums_are_recorded():
 def test_cli_download_then_offline(server, tmp_path, capsys, monkeypatch):
     data = caltech256_tar()
     server.files["/c256.tar"] = data
-    argv = ["download", "caltech256", "--data-dir", str(tmp_path), "--url", server.url("c256.tar"),
-            "--md5", md5(data), "--quiet", "--retries", "0"]
+    argv = [
+        "download",
+        "caltech256",
+        "--data-dir",
+        str(tmp_path),
+        "--url",
+        server.url("c256.tar"),
+        "--md5",
+        md5(data),
+        "--quiet",
+        "--retries",
+        "0",
+    ]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "caltech256: 15 files in 3 categories" in out and str(tmp_path) in out
@@ -316,8 +343,19 @@ def test_cli_download_then_offline(server, tmp_path, capsys, monkeypatch):
 
 def test_cli_bad_checksum_is_one_line(server, tmp_path, capsys):
     server.files["/c256.tar"] = caltech256_tar()
-    argv = ["download", "caltech256", "--data-dir", str(tmp_path), "--url", server.url("c256.tar"),
-            "--md5", "0" * 32, "--quiet", "--retries", "0"]
+    argv = [
+        "download",
+        "caltech256",
+        "--data-dir",
+        str(tmp_path),
+        "--url",
+        server.url("c256.tar"),
+        "--md5",
+        "0" * 32,
+        "--quiet",
+        "--retries",
+        "0",
+    ]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("colorization download:") and "checksum mismatch" in err and "\n" not in err

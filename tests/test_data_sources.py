@@ -132,8 +132,18 @@ def test_inspect_file_on_missing_file(tmp_path):
     assert inspect_file(tmp_path / "nope.jpg")["excluded"] == "unreadable: no such file"
 
 
-@pytest.mark.parametrize("n, expected", [(0, (0, 0, 0)), (1, (1, 0, 0)), (2, (1, 0, 1)), (3, (1, 1, 1)),
-                                         (10, (8, 1, 1)), (31, (25, 3, 3)), (800, (640, 80, 80))])
+@pytest.mark.parametrize(
+    "n, expected",
+    [
+        (0, (0, 0, 0)),
+        (1, (1, 0, 0)),
+        (2, (1, 0, 1)),
+        (3, (1, 1, 1)),
+        (10, (8, 1, 1)),
+        (31, (25, 3, 3)),
+        (800, (640, 80, 80)),
+    ],
+)
 def test_split_counts(n, expected):
     assert splits.split_counts(n) == expected
 
@@ -155,7 +165,7 @@ def test_split_determinism():
     # independent of listing order and of other categories
     order = np.random.default_rng(3).permutation(len(keys))
     shuffled = splits.assign_splits([categories[i] for i in order], [keys[i] for i in order], seed=0)
-    assert {keys[i]: s for i, s in zip(order, shuffled)} == dict(zip(keys, a))
+    assert {keys[i]: s for i, s in zip(order, shuffled, strict=True)} == dict(zip(keys, a, strict=True))
     only_c4 = [i for i, c in enumerate(categories) if c == "c4"]
     alone = splits.assign_splits(["c4"] * len(only_c4), [keys[i] for i in only_c4], seed=0)
     assert list(alone) == [a[i] for i in only_c4]
@@ -186,8 +196,15 @@ def test_cli_prepare_sample(tmp_path, capsys):
     assert main(["prepare", "sample", "--out", str(out), "--quiet", "--workers", "0", "--cache"]) == 0
     text = capsys.readouterr().out
     assert "usable 9 (train 7, val 1, test 1)" in text and "pack:" in text
-    for name in ("manifest.csv", "pack.npz", "pack.json", "report/per_category.csv", "report/excluded.csv",
-                 "cache/images.npy", "cache/meta.json"):
+    for name in (
+        "manifest.csv",
+        "pack.npz",
+        "pack.json",
+        "report/per_category.csv",
+        "report/excluded.csv",
+        "cache/images.npy",
+        "cache/meta.json",
+    ):
         assert (out / name).is_file(), name
 
 
@@ -200,6 +217,7 @@ def test_split_together_keeps_near_duplicates_in_one_split(tmp_path):
     source.split_together = {"Faces_easy": "Faces"}
     manifest = build_manifest(source, workers=0, progress=False)
     pairs = manifest.assign(name=manifest["relpath"].str.split("/").str[-1]).pivot(
-        index="name", columns="category", values="split")
+        index="name", columns="category", values="split"
+    )
     assert (pairs["Faces"] == pairs["Faces_easy"]).all()
     assert pairs["Faces"].value_counts().to_dict() == {"train": 16, "val": 2, "test": 2}

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 from skimage.color import rgb2lab
 
+from colorization.colorize import render
 from colorization.evaluation import (
     RESULT_FILES,
     ConstantAbMethod,
@@ -34,12 +35,22 @@ from colorization.evaluation import (
     summarize,
     write_results,
 )
-from colorization.colorize import render
 from colorization.io.files import OutputExistsError
 from colorization.metrics import METRIC_KEYS
 
-ALWAYS_FINITE = ("psnr", "ssim", "ab_rmse", "auc", "cf_pred", "cf_true", "delta_cf", "brown_pred",
-                 "brown_true", "delta_b", "sand_pixels")
+ALWAYS_FINITE = (
+    "psnr",
+    "ssim",
+    "ab_rmse",
+    "auc",
+    "cf_pred",
+    "cf_true",
+    "delta_cf",
+    "brown_pred",
+    "brown_true",
+    "delta_b",
+    "sand_pixels",
+)
 
 
 @pytest.fixture(scope="module")
@@ -119,8 +130,11 @@ def test_one_row_per_image_and_method(paper_results, sample_data):
     assert table.groupby("relpath")["method"].apply(list).map(tuple).unique().tolist() == [("model", "gray", "mean_ab")]
     # --limit 3 of 9 images sorted by path: the 1st, 5th and 9th, in that order
     assert list(table["relpath"].unique()) == list(sample_data.items["relpath"].iloc[[0, 4, 8]])
-    assert list(table["relpath"].unique()) == ["matplotlib/grace_hopper.jpg", "skimage/hubble_deep_field.jpg",
-                                               "skimage/rocket.jpg"]
+    assert list(table["relpath"].unique()) == [
+        "matplotlib/grace_hopper.jpg",
+        "skimage/hubble_deep_field.jpg",
+        "skimage/rocket.jpg",
+    ]
     assert (table["height"] == 256).all() and (table["width"] == 256).all()
     for key in ALWAYS_FINITE:
         assert np.isfinite(table[key]).all(), key
@@ -192,11 +206,16 @@ def test_per_category_and_summary_agree_with_pandas(paper_results):
 
 
 def test_nan_metrics_are_skipped_and_counted():
-    table = pd.DataFrame({
-        "relpath": ["a", "a", "b", "b", "c", "c"], "category": ["x", "x", "x", "x", "y", "y"],
-        "method": ["model", "gray"] * 3, "height": 8, "width": 8,
-        **{key: 1.0 for key in METRIC_KEYS},
-    })
+    table = pd.DataFrame(
+        {
+            "relpath": ["a", "a", "b", "b", "c", "c"],
+            "category": ["x", "x", "x", "x", "y", "y"],
+            "method": ["model", "gray"] * 3,
+            "height": 8,
+            "width": 8,
+            **{key: 1.0 for key in METRIC_KEYS},
+        }
+    )
     table["sand_as_water"] = [0.5, np.nan, np.nan, np.nan, 0.25, 0.0]
     cats = per_category(table).set_index(["category", "method"])
     assert cats.loc[("x", "model"), "sand_as_water"] == 0.5
@@ -225,8 +244,10 @@ def test_written_files_and_provenance(paper_results, sample_data, model_file, tm
         raise AssertionError(f"non-standard JSON constant {name}")
 
     summary = json.loads(paths["summary"].read_text(), parse_constant=no_constants)
-    assert summary["weights"] == {"path": str(model_file.resolve()),
-                                  "sha256": hashlib.sha256(model_file.read_bytes()).hexdigest()}
+    assert summary["weights"] == {
+        "path": str(model_file.resolve()),
+        "sha256": hashlib.sha256(model_file.read_bytes()).hexdigest(),
+    }
     data = summary["data"]
     assert data["source"] == "sample" and data["split"] == "all" and data["seed"] == 0
     assert data["manifest_hash"] == manifest_hash(sample_data.manifest)
@@ -274,8 +295,9 @@ def test_folder_source_exclusions_and_undefined_metrics(tmp_path):
     (root / "sky").mkdir(parents=True)
     ramp = np.linspace(0, 1, 64)[:, None]
     for i in range(2):  # blue skies: no sand-like pixel
-        sky = np.stack([40 + 60 * ramp + 0 * ramp.T, 110 + 80 * ramp + 5 * i + 0 * ramp.T,
-                        np.full((64, 64), 220.0)], axis=-1)
+        sky = np.stack(
+            [40 + 60 * ramp + 0 * ramp.T, 110 + 80 * ramp + 5 * i + 0 * ramp.T, np.full((64, 64), 220.0)], axis=-1
+        )
         Image.fromarray(sky.astype(np.uint8)).save(root / "sky" / f"sky{i}.png")
     Image.fromarray(np.full((64, 64), 128, np.uint8)).save(root / "sky" / "gray.png")
     (root / "sky" / "broken.jpg").write_bytes(b"not a jpeg")
@@ -288,12 +310,19 @@ def test_folder_source_exclusions_and_undefined_metrics(tmp_path):
     table = score_methods([GrayMethod(), ConstantAbMethod((0.0, 0.0), name="zero")], data, progress=False)
     assert (table["sand_pixels"] == 0).all() and table["sand_as_water"].isna().all()
     summary = summarize(table, {"data": info})
-    assert summary["methods"]["gray"]["metrics"]["sand_as_water"] == {"mean": pytest.approx(math.nan, nan_ok=True),
-                                                                      "median": pytest.approx(math.nan, nan_ok=True),
-                                                                      "valid": 0}
+    assert summary["methods"]["gray"]["metrics"]["sand_as_water"] == {
+        "mean": pytest.approx(math.nan, nan_ok=True),
+        "median": pytest.approx(math.nan, nan_ok=True),
+        "valid": 0,
+    }
     from colorization.evaluation.tables import jsonable, markdown_summary
 
-    assert json.loads(json.dumps(jsonable(summary), allow_nan=False))["methods"]["gray"]["metrics"]["sand_as_water"]["mean"] is None
+    assert (
+        json.loads(json.dumps(jsonable(summary), allow_nan=False))["methods"]["gray"]["metrics"]["sand_as_water"][
+            "mean"
+        ]
+        is None
+    )
     assert "n/a" in markdown_summary(summary)
     # two usable images in one category: 1 train, 0 val, 1 test (colorization.data.splits)
     with pytest.raises(ValueError, match="no usable images in split 'val'"):
@@ -328,18 +357,32 @@ def test_cli_refuses_existing_results(tmp_path, capsys, model_file):
 
 def test_cli_choices_match_the_library():
     from colorization.cli import evaluate as command
-    from colorization.evaluation import runner
+    from colorization.evaluation import runner, selection
 
     assert command.RESOLUTIONS == runner.RESOLUTIONS
-    assert command.SPLIT_CHOICES == runner.SPLIT_CHOICES
+    assert command.SPLIT_CHOICES == selection.SPLIT_CHOICES
 
 
 def test_cli_end_to_end(tmp_path, capsys, model_file):
     from colorization.cli import main
 
     out = tmp_path / "out"
-    argv = ["evaluate", "--weights", str(model_file), "--data", "sample", "--split", "test",
-            "--cache", str(tmp_path / "cache"), "--workers", "1", "-o", str(out), "--quiet"]
+    argv = [
+        "evaluate",
+        "--weights",
+        str(model_file),
+        "--data",
+        "sample",
+        "--split",
+        "test",
+        "--cache",
+        str(tmp_path / "cache"),
+        "--workers",
+        "1",
+        "-o",
+        str(out),
+        "--quiet",
+    ]
     assert main(argv) == 0
     captured = capsys.readouterr()
     assert "| metric | better | model | gray | mean_ab |" in captured.out

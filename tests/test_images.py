@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from colorization.io.images import ImageError, load_image, save_png
 from colorization.io.files import OutputExistsError
+from colorization.io.images import ImageError, load_image, save_png
 from tests import odd_images as odd
 
 

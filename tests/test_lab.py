@@ -15,8 +15,7 @@ def _cases(real_photos):
     yield "random", rng.random((48, 48, 3))
     yield "random-uint8", rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
     yield "extremes", np.array([[[0, 0, 0], [1, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]]], float)
-    for name, photo in real_photos.items():
-        yield name, photo
+    yield from real_photos.items()
 
 
 def test_numpy_conversion_is_scikit_image(real_photos):

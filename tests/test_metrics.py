@@ -42,9 +42,7 @@ def rand_pair():
 # --- fidelity ------------------------------------------------------------------
 def test_psnr_ssim_match_skimage_on_uint8(rand_pair):
     pred, true = rand_pair
-    assert m.psnr(pred, true) == pytest.approx(
-        peak_signal_noise_ratio(true, pred, data_range=255), rel=1e-9
-    )
+    assert m.psnr(pred, true) == pytest.approx(peak_signal_noise_ratio(true, pred, data_range=255), rel=1e-9)
     assert m.ssim(pred, true) == pytest.approx(
         structural_similarity(true, pred, channel_axis=-1, data_range=255), rel=1e-6
     )
@@ -254,9 +252,7 @@ def test_image_metrics_failure_case():
 
 
 # --- validation ---------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "func", [m.psnr, m.ssim, m.delta_colorfulness, m.cold_shift, m.sand_as_water, m.image_metrics]
-)
+@pytest.mark.parametrize("func", [m.psnr, m.ssim, m.delta_colorfulness, m.cold_shift, m.sand_as_water, m.image_metrics])
 def test_shape_mismatch_raises(func):
     with pytest.raises(ValueError, match="shape mismatch"):
         func(solid(GRAY, 8, 8), solid(GRAY, 8, 9))

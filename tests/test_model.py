@@ -8,10 +8,20 @@ from colorization.model import PAPER_PARAMETER_COUNT, build_paper_model, load_mo
 
 # docs/paper.md, "Network (exact)": (#, layer, filters, stride), typed from the paper's table.
 PAPER_TABLE = [
-    (1, "conv", 64, 1), (2, "conv", 64, 2), (3, "conv", 128, 1), (4, "conv", 128, 2),
-    (5, "conv", 256, 1), (6, "conv", 256, 2), (7, "conv", 512, 1), (8, "conv", 256, 1),
-    (9, "conv", 128, 1), (10, "upsample", None, None), (11, "conv", 64, 1),
-    (12, "upsample", None, None), (13, "conv", 32, 1), (14, "conv (tanh)", 2, 1),
+    (1, "conv", 64, 1),
+    (2, "conv", 64, 2),
+    (3, "conv", 128, 1),
+    (4, "conv", 128, 2),
+    (5, "conv", 256, 1),
+    (6, "conv", 256, 2),
+    (7, "conv", 512, 1),
+    (8, "conv", 256, 1),
+    (9, "conv", 128, 1),
+    (10, "upsample", None, None),
+    (11, "conv", 64, 1),
+    (12, "upsample", None, None),
+    (13, "conv", 32, 1),
+    (14, "conv (tanh)", 2, 1),
     (15, "upsample", None, None),
 ]
 
@@ -20,7 +30,7 @@ def test_layers_match_the_paper_table():
     model = build_paper_model()
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     assert len(layers) == len(PAPER_TABLE)
-    for layer, (number, kind, filters, stride) in zip(layers, PAPER_TABLE):
+    for layer, (number, kind, filters, stride) in zip(layers, PAPER_TABLE, strict=True):
         where = f"paper row {number} ({layer.name})"
         if kind == "upsample":
             assert isinstance(layer, keras.layers.UpSampling2D), where
@@ -63,7 +73,7 @@ def test_keras_round_trip(tmp_path):
     loaded = load_model(path)
     x = np.random.default_rng(1).uniform(-1, 1, (2, 256, 256, 1)).astype("float32")
     np.testing.assert_allclose(loaded.predict_on_batch(x), model.predict_on_batch(x), atol=1e-6)
-    assert [l.name for l in loaded.layers] == [l.name for l in model.layers]
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
     assert not list(tmp_path.glob(".*"))  # no temporary file left behind
 
 

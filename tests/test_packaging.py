@@ -35,7 +35,10 @@ def test_environment_installs_the_package_and_lower_bounds_agree():
     pip = next(e for e in environment["dependencies"] if isinstance(e, dict))["pip"]
     assert "-e ." in pip or "." in pip
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    bounds = {_name(r): re.search(r">=\s*([\w.]+)", r).group(1) for r in project["dependencies"] + project["optional-dependencies"]["dev"]}
+    bounds = {
+        _name(r): re.search(r">=\s*([\w.]+)", r).group(1)
+        for r in project["dependencies"] + project["optional-dependencies"]["dev"]
+    }
     for entry in environment["dependencies"]:
         for requirement in entry["pip"] if isinstance(entry, dict) else [entry]:
             found = re.search(r">=\s*([\w.]+)", requirement)

@@ -29,13 +29,30 @@ def test_every_notebook_ran(tiny_results):
 
 def test_expected_files(tiny_results):
     folder, _ = tiny_results
-    for relative in ["data/manifest.csv", "data/per_category.csv", "data/excluded.csv", "data/provenance.json",
-                     "train/history.csv", "train/run.json", "evaluate/per_image.csv", "evaluate/per_category.csv",
-                     "evaluate/summary.json", "evaluate/summary.md", "analysis/verdicts.csv", "analysis/verdicts.md",
-                     "analysis/provenance.json", "figures/data_contact_sheet.png", "figures/train_loss.png",
-                     "figures/paper_figure.png", "figures/full_resolution.png", "figures/metric_distributions.png",
-                     "figures/best_worst_auc.png", "figures/claim_2__colder_hues.png", "figures/claim_fragments.png",
-                     "figures/ablation_brown_cases.png"]:
+    for relative in [
+        "data/manifest.csv",
+        "data/per_category.csv",
+        "data/excluded.csv",
+        "data/provenance.json",
+        "train/history.csv",
+        "train/run.json",
+        "evaluate/per_image.csv",
+        "evaluate/per_category.csv",
+        "evaluate/summary.json",
+        "evaluate/summary.md",
+        "analysis/verdicts.csv",
+        "analysis/verdicts.md",
+        "analysis/provenance.json",
+        "figures/data_contact_sheet.png",
+        "figures/train_loss.png",
+        "figures/paper_figure.png",
+        "figures/full_resolution.png",
+        "figures/metric_distributions.png",
+        "figures/best_worst_auc.png",
+        "figures/claim_2__colder_hues.png",
+        "figures/claim_fragments.png",
+        "figures/ablation_brown_cases.png",
+    ]:
         assert (folder / relative).is_file(), relative
 
 

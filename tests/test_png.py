@@ -30,7 +30,9 @@ def test_strips_are_used_and_compress(real_photos, monkeypatch):
     assert len(data) < photo.nbytes * 0.8
 
 
-@pytest.mark.parametrize("bad", [np.zeros((4, 4), np.uint8), np.zeros((4, 4, 3), np.uint16), np.zeros((0, 4, 3), np.uint8)])
+@pytest.mark.parametrize(
+    "bad", [np.zeros((4, 4), np.uint8), np.zeros((4, 4, 3), np.uint16), np.zeros((0, 4, 3), np.uint8)]
+)
 def test_refuses_what_it_cannot_encode(bad):
     with pytest.raises(ValueError):
         png.encode_png(bad)

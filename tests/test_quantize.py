@@ -23,7 +23,8 @@ def test_hard_assignment_is_rounding_to_the_grid():
     np.testing.assert_array_equal(q.bin_centers()[index], [[0, 0], [0, 0], [80, 70]])
     far = q.ab_to_bin(np.array([110.0, 110.0]))  # outside the gamut: the nearest bin
     assert np.linalg.norm(q.bin_centers()[far] - 110) == pytest.approx(
-        np.linalg.norm(q.bin_centers() - 110, axis=1).min())
+        np.linalg.norm(q.bin_centers() - 110, axis=1).min()
+    )
 
 
 def test_soft_encoding_known_weights_and_ops_twin():
@@ -39,8 +40,9 @@ def test_soft_encoding_known_weights_and_ops_twin():
     np.testing.assert_allclose(weight[0], np.array([1, e, e, e, e]) / (1 + 4 * e), rtol=1e-6)
     np.testing.assert_allclose(weight.sum(-1), 1.0, rtol=1e-6)
     assert np.all(np.diff(weight, axis=-1) <= 1e-12)  # nearest first
-    index_ops, weight_ops = q.soft_encode_ops(ops.convert_to_tensor(ab, "float32"),
-                                              ops.convert_to_tensor(q.bin_centers()))
+    index_ops, weight_ops = q.soft_encode_ops(
+        ops.convert_to_tensor(ab, "float32"), ops.convert_to_tensor(q.bin_centers())
+    )
     np.testing.assert_array_equal(ops.convert_to_numpy(index_ops)[1:], index[1:])
     np.testing.assert_allclose(ops.convert_to_numpy(weight_ops), weight, atol=1e-5)
 

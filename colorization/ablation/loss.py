@@ -27,8 +27,7 @@ class RebalancedCrossEntropy(keras.losses.Loss):
     per-pixel loss (B, H/2, W/2); the reduction averages it.
     """
 
-    def __init__(self, weights=None, neighbours: int = 5, sigma: float = 5.0,
-                 name: str = "rebalanced_ce", **kwargs):
+    def __init__(self, weights=None, neighbours: int = 5, sigma: float = 5.0, name: str = "rebalanced_ce", **kwargs):
         super().__init__(name=name, **kwargs)
         self.class_weights = [1.0] * NUM_BINS if weights is None else [float(w) for w in weights]
         if len(self.class_weights) != NUM_BINS:
@@ -44,5 +43,9 @@ class RebalancedCrossEntropy(keras.losses.Loss):
         return -rebalance * ops.sum(weight * log_p, axis=-1)
 
     def get_config(self):
-        return {**super().get_config(), "weights": self.class_weights,
-                "neighbours": self.neighbours, "sigma": self.sigma}
+        return {
+            **super().get_config(),
+            "weights": self.class_weights,
+            "neighbours": self.neighbours,
+            "sigma": self.sigma,
+        }

@@ -195,8 +195,7 @@ def rebalancing_weights(p: np.ndarray, lam: float = REBALANCE_LAMBDA, sigma: flo
     return w.astype(np.float32)
 
 
-def rebalancing_from_images(images: np.ndarray, lam: float = REBALANCE_LAMBDA,
-                            sigma: float = REBALANCE_SIGMA) -> dict:
+def rebalancing_from_images(images: np.ndarray, lam: float = REBALANCE_LAMBDA, sigma: float = REBALANCE_SIGMA) -> dict:
     """Distribution and weights from training images, with a summary for ``run.json``."""
     p = bin_distribution(images)
     w = rebalancing_weights(p, lam, sigma)
@@ -238,8 +237,11 @@ def soft_encode_ops(ab, centers, k: int = SOFT_NEIGHBOURS, sigma: float = SOFT_S
 
     ab = ops.cast(ab, "float32")
     centers = ops.cast(centers, "float32")
-    d2 = (ops.sum(ab * ab, axis=-1, keepdims=True) - 2.0 * ops.matmul(ab, ops.transpose(centers))
-          + ops.sum(centers * centers, axis=-1))
+    d2 = (
+        ops.sum(ab * ab, axis=-1, keepdims=True)
+        - 2.0 * ops.matmul(ab, ops.transpose(centers))
+        + ops.sum(centers * centers, axis=-1)
+    )
     neg, idx = ops.top_k(-d2, k=k, sorted=True)
     # shift by the nearest distance before the exponential (exactly the same weights)
     w = ops.exp((neg - neg[..., :1]) / (2.0 * sigma**2))

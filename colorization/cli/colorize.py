@@ -26,12 +26,23 @@ def add_parser(subparsers) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     parser.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the PNG results")
     parser.add_argument("--weights", metavar="FILE", help=".keras model (default: the shipped reference model)")
-    parser.add_argument("--mode", choices=("full", "paper"), default="full",
-                        help="full: the image's own size (default); paper: the paper's 256x256 centre crop")
-    parser.add_argument("--batch-size", type=positive_int, default=8, metavar="N", help="images per network call (default 8)")
+    parser.add_argument(
+        "--mode",
+        choices=("full", "paper"),
+        default="full",
+        help="full: the image's own size (default); paper: the paper's 256x256 centre crop",
+    )
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=8, metavar="N", help="images per network call (default 8)"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    parser.add_argument("--max-pixels", type=positive_int, default=MAX_PIXELS, metavar="N",
-                        help=f"refuse images with more pixels (decompression-bomb guard, default {MAX_PIXELS:,})")
+    parser.add_argument(
+        "--max-pixels",
+        type=positive_int,
+        default=MAX_PIXELS,
+        metavar="N",
+        help=f"refuse images with more pixels (decompression-bomb guard, default {MAX_PIXELS:,})",
+    )
     parser.set_defaults(run=run)
 
 
@@ -102,7 +113,10 @@ def run(args) -> int:
     batches = [jobs[i : i + args.batch_size] for i in range(0, len(jobs), args.batch_size)]
     failures: list[str] = []
     saves = []
-    with ThreadPoolExecutor(max_workers=2) as pool, tqdm(total=len(jobs), unit="img", desc="colorize", file=sys.stderr) as bar:
+    with (
+        ThreadPoolExecutor(max_workers=2) as pool,
+        tqdm(total=len(jobs), unit="img", desc="colorize", file=sys.stderr) as bar,
+    ):
 
         def report(error: str | None) -> None:
             if error:
@@ -119,7 +133,10 @@ def run(args) -> int:
                 report(error)
             if loaded:
                 results = colorize_batch(model, [image for _, image in loaded], args.mode)
-                saves += [pool.submit(_save, job, result, args.overwrite) for (job, _), result in zip(loaded, results)]
+                saves += [
+                    pool.submit(_save, job, result, args.overwrite)
+                    for (job, _), result in zip(loaded, results, strict=True)
+                ]
             while saves and (saves[0].done() or index + 1 == len(batches)):
                 report(saves.pop(0).result())
     failed = len(problems) + len(failures)

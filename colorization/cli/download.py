@@ -17,14 +17,16 @@ from colorization.data.paths import ENV_CALTECH101, ENV_DATA
 
 def add_source_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``download`` and ``prepare``."""
-    parser.add_argument("--data-dir", metavar="DIR",
-                        help=f"where data lives (default: ${ENV_DATA}, else <project root>/data)")
+    parser.add_argument(
+        "--data-dir", metavar="DIR", help=f"where data lives (default: ${ENV_DATA}, else <project root>/data)"
+    )
     parser.add_argument("--url", metavar="URL", help="download from this mirror instead of CaltechDATA")
     hashes = parser.add_mutually_exclusive_group()
     hashes.add_argument("--md5", metavar="HEX", help="expected md5 of the downloaded file (for mirrors)")
     hashes.add_argument("--sha256", metavar="HEX", help="expected sha256 of the downloaded file")
-    parser.add_argument("--retries", type=int, default=2, metavar="N",
-                        help="extra download attempts after a network error (default 2)")
+    parser.add_argument(
+        "--retries", type=int, default=2, metavar="N", help="extra download attempts after a network error (default 2)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -49,8 +51,9 @@ def open_source(args, name: str | None = None):
     name = name or args.source
     try:
         checksum = known_hash(args.md5, args.sha256)
-        source = get_source(name, args.data_dir, url=args.url, checksum=checksum,
-                            progress=not args.quiet, retries=max(0, args.retries))
+        source = get_source(
+            name, args.data_dir, url=args.url, checksum=checksum, progress=not args.quiet, retries=max(0, args.retries)
+        )
         if (args.url or checksum) and not isinstance(source, CaltechSource):
             raise CommandError(f"--url/--md5/--sha256 apply to caltech101 and caltech256, not {name}")
         if isinstance(source, CaltechSource):

@@ -30,7 +30,7 @@ def _ab_pair(text: str) -> tuple[float, float]:
     return a, b
 
 
-# The same as colorization.evaluation.runner's (a test checks); literal here so that
+# The same as colorization.evaluation's (a test checks); literal here so that
 # building the parser imports nothing heavy.
 RESOLUTIONS = ("paper", "full")
 SPLIT_CHOICES = ("train", "val", "test", "all")
@@ -44,18 +44,30 @@ def add_parser(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--weights", metavar="FILE", help=".keras model (default: the shipped reference model)")
-    parser.add_argument("--data", required=True, metavar="SOURCE",
-                        help="sample, caltech101, caltech256 or a folder of images")
+    parser.add_argument(
+        "--data", required=True, metavar="SOURCE", help="sample, caltech101, caltech256 or a folder of images"
+    )
     parser.add_argument("--split", choices=SPLIT_CHOICES, default="test", help="which images (default test)")
     parser.add_argument("--seed", type=int, default=0, help="split seed, as in training (default 0)")
-    parser.add_argument("--manifest", metavar="FILE",
-                        help="use this manifest.csv (from `colorization prepare`) instead of building one")
-    parser.add_argument("--resolution", choices=RESOLUTIONS, default="paper",
-                        help="paper: the 256x256 paper crop (default); full: each image at its own size")
+    parser.add_argument(
+        "--manifest", metavar="FILE", help="use this manifest.csv (from `colorization prepare`) instead of building one"
+    )
+    parser.add_argument(
+        "--resolution",
+        choices=RESOLUTIONS,
+        default="paper",
+        help="paper: the 256x256 paper crop (default); full: each image at its own size",
+    )
     parser.add_argument("--limit", type=positive_int, metavar="N", help="evaluate only N images, spread over the split")
-    parser.add_argument("--batch-size", type=positive_int, default=8, metavar="N", help="images per network call (default 8)")
-    parser.add_argument("--mean-ab", type=_ab_pair, metavar="A,B",
-                        help="mean-ab baseline constant (default: computed over the train split)")
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=8, metavar="N", help="images per network call (default 8)"
+    )
+    parser.add_argument(
+        "--mean-ab",
+        type=_ab_pair,
+        metavar="A,B",
+        help="mean-ab baseline constant (default: computed over the train split)",
+    )
     parser.add_argument("--cache", metavar="DIR", help="image cache folder (default: under the data folder)")
     parser.add_argument("--workers", type=int, metavar="N", help="parallel decoders (default: one per core)")
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the result files")
@@ -66,10 +78,34 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from colorization.cli.common import CommandError
-    from colorization.evaluation import evaluate, existing_results, load_data, write_results
-    from colorization.io.files import OutputExistsError
+    from colorization.evaluation import evaluate
     from colorization.io.images import ImageError
-    from colorization.weights import WeightsError, load_weights, reference_weights
+
+    out = _output_folder(args)
+    model, weights = _model(args)
+    data = _data(args)
+    try:
+        results = evaluate(
+            data,
+            weights,
+            model=model,
+            resolution=args.resolution,
+            mean=args.mean_ab,
+            batch_size=args.batch_size,
+            progress=not args.quiet,
+        )
+    except (ImageError, ValueError) as error:
+        raise CommandError(" ".join(str(error).split())) from None
+    paths = _write(results, out, args.overwrite)
+    print(results.markdown, end="")
+    print(f"results: {', '.join(str(p) for p in paths.values())} ({results.summary['seconds']:.1f} s)", file=sys.stderr)
+    return 0
+
+
+def _output_folder(args) -> Path:
+    """The output folder, refused before any work if it holds results and --overwrite is off."""
+    from colorization.cli.common import CommandError
+    from colorization.evaluation import existing_results
 
     out = Path(args.output)
     if out.exists() and not out.is_dir():
@@ -77,39 +113,63 @@ def run(args) -> int:
     found = existing_results(out)
     if found and not args.overwrite:
         raise CommandError(f"{found[0]}: exists (use --overwrite to replace it)")
+    return out
+
+
+def _model(args):
+    """(the model, the weights file recorded in the summary), XLA-compiled as in ``colorize``."""
+    from colorization.cli.common import CommandError
+    from colorization.weights import WeightsError, load_weights, reference_weights
+
     try:
         model = load_weights(args.weights)
-        weights = args.weights or reference_weights()  # recorded in the summary
+        weights = args.weights or reference_weights()
     except WeightsError as error:
         raise CommandError(str(error)) from None
-    model.compile(jit_compile=True)  # XLA: faster inference on the CPU, as in `colorize`
+    model.compile(jit_compile=True)  # XLA: faster inference on the CPU
+    return model, weights
+
+
+def _data(args):
+    """The images to evaluate, with a one-line account of what was left out."""
+    from colorization.cli.common import CommandError
+    from colorization.evaluation import load_data
 
     source = open_source(args, args.data)
-    progress = not args.quiet
     try:
-        data = load_data(source, split=args.split, seed=args.seed, manifest=args.manifest, limit=args.limit,
-                         cache_dir=args.cache, data_dir=args.data_dir, workers=args.workers, progress=progress)
+        data = load_data(
+            source,
+            split=args.split,
+            seed=args.seed,
+            manifest=args.manifest,
+            limit=args.limit,
+            cache_dir=args.cache,
+            data_dir=args.data_dir,
+            workers=args.workers,
+            progress=not args.quiet,
+        )
     except (ValueError, OSError) as error:
         raise CommandError(" ".join(str(error).split())) from None
     described = data.describe()
     excluded = described["excluded_by_manifest"]
-    print(f"{data.source} ({data.origin}): evaluating {len(data.items)} of {data.available} images of split "
-          f"{data.split!r} at {args.resolution} resolution; excluded by the manifest: {excluded['total']} "
-          f"({excluded['grayscale']} grayscale, {excluded['unreadable']} unreadable, "
-          f"{excluded['other_excluded']} other); undecodable: {described['undecodable_in_split']}",
-          file=sys.stderr)
+    print(
+        f"{data.source} ({data.origin}): evaluating {len(data.items)} of {data.available} images of split "
+        f"{data.split!r} at {args.resolution} resolution; excluded by the manifest: {excluded['total']} "
+        f"({excluded['grayscale']} grayscale, {excluded['unreadable']} unreadable, "
+        f"{excluded['other_excluded']} other); undecodable: {described['undecodable_in_split']}",
+        file=sys.stderr,
+    )
+    return data
+
+
+def _write(results, out: Path, overwrite: bool) -> dict:
+    from colorization.cli.common import CommandError
+    from colorization.evaluation import write_results
+    from colorization.io.files import OutputExistsError
+
     try:
-        results = evaluate(data, weights, model=model, resolution=args.resolution, mean=args.mean_ab,
-                           batch_size=args.batch_size, progress=progress)
-    except (ImageError, ValueError) as error:
-        raise CommandError(" ".join(str(error).split())) from None
-    try:
-        paths = write_results(results, out, overwrite=args.overwrite)
+        return write_results(results, out, overwrite=overwrite)
     except OutputExistsError as error:
         raise CommandError(f"{error.filename}: exists (use --overwrite to replace it)") from None
     except OSError as error:
         raise CommandError(f"{out}: cannot write results ({error.strerror or error})") from None
-    print(results.markdown, end="")
-    print(f"results: {', '.join(str(p) for p in paths.values())} "
-          f"({results.summary['seconds']:.1f} s)", file=sys.stderr)
-    return 0

@@ -42,16 +42,30 @@ def add_parser(subparsers) -> None:
     parser.add_argument("source", metavar="SOURCE", help="sample, caltech101, caltech256 or a folder")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for manifest, report, pack, cache")
     parser.add_argument("--seed", type=int, default=splits.DEFAULT_SEED, help="split seed (default 0)")
-    parser.add_argument("--fractions", type=_fractions, default=splits.DEFAULT_FRACTIONS, metavar="T,V,T",
-                        help="train,val,test fractions per category (default 0.8,0.1,0.1)")
-    parser.add_argument("--max-per-category", type=positive_int, metavar="N",
-                        help="use at most N usable images per category (seeded choice)")
-    parser.add_argument("--limit", type=positive_int, metavar="N",
-                        help="look at only N files, evenly spaced (quick trials)")
+    parser.add_argument(
+        "--fractions",
+        type=_fractions,
+        default=splits.DEFAULT_FRACTIONS,
+        metavar="T,V,T",
+        help="train,val,test fractions per category (default 0.8,0.1,0.1)",
+    )
+    parser.add_argument(
+        "--max-per-category",
+        type=positive_int,
+        metavar="N",
+        help="use at most N usable images per category (seeded choice)",
+    )
+    parser.add_argument(
+        "--limit", type=positive_int, metavar="N", help="look at only N files, evenly spaced (quick trials)"
+    )
     parser.add_argument("--workers", type=int, metavar="N", help="parallel decoders (default: one per core)")
     parser.add_argument("--pack-quality", type=positive_int, default=85, metavar="Q", help="JPEG quality (default 85)")
-    parser.add_argument("--subsampling", choices=("4:2:0", "4:2:2", "4:4:4"), default="4:2:0",
-                        help="JPEG chroma subsampling of the pack (default 4:2:0)")
+    parser.add_argument(
+        "--subsampling",
+        choices=("4:2:0", "4:2:2", "4:4:4"),
+        default="4:2:0",
+        help="JPEG chroma subsampling of the pack (default 4:2:0)",
+    )
     parser.add_argument("--no-pack", action="store_true", help="do not write pack.npz")
     parser.add_argument("--cache", action="store_true", help="also build the decoded cache in DIR/cache")
     add_source_options(parser)
@@ -72,9 +86,15 @@ def run(args) -> int:
         raise CommandError(f"{out}: exists and is not a folder")
     source = open_source(args)
     progress = not args.quiet
-    manifest = build_manifest(source, seed=args.seed, fractions=args.fractions,
-                              max_per_category=args.max_per_category, limit=args.limit,
-                              workers=args.workers, progress=progress)
+    manifest = build_manifest(
+        source,
+        seed=args.seed,
+        fractions=args.fractions,
+        max_per_category=args.max_per_category,
+        limit=args.limit,
+        workers=args.workers,
+        progress=progress,
+    )
     if manifest.empty:
         raise CommandError(f"{source.name}: no files found ({source.origin})")
     write_manifest(manifest, out / "manifest.csv")
@@ -83,13 +103,22 @@ def run(args) -> int:
     print(summary(manifest))
     print(f"manifest and report: {out / 'manifest.csv'}, {out / 'report'}/")
     if not args.no_pack:
-        path = write_pack(manifest, out, quality=args.pack_quality, subsampling=args.subsampling,
-                          workers=args.workers, progress=progress, extra_meta={"source": source.name})
+        path = write_pack(
+            manifest,
+            out,
+            quality=args.pack_quality,
+            subsampling=args.subsampling,
+            workers=args.workers,
+            progress=progress,
+            extra_meta={"source": source.name},
+        )
         size = path.stat().st_size
         count = int((manifest["excluded"] == "").sum())
         per_image = size / max(1, count)
-        print(f"pack: {path} - {count} images, {size / 2**20:.1f} MiB, {per_image / 1024:.1f} KiB/image "
-              f"(~{int(50 * 2**20 / per_image) if count else 0} images per 50 MiB at q{args.pack_quality})")
+        print(
+            f"pack: {path} - {count} images, {size / 2**20:.1f} MiB, {per_image / 1024:.1f} KiB/image "
+            f"(~{int(50 * 2**20 / per_image) if count else 0} images per 50 MiB at q{args.pack_quality})"
+        )
     if args.cache:
         cache = build_cache(manifest, out / "cache", workers=args.workers, progress=progress)
         print(f"cache: {cache.folder} - {len(cache)} images, {cache.images.nbytes / 2**20:.0f} MiB")

@@ -17,10 +17,15 @@ def add_parser(subparsers) -> None:
         description="Train the paper's network. Fields and defaults: colorization/training/config.py.",
     )
     parser.add_argument("--config", metavar="FILE", help="YAML configuration (default: built-in defaults)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one configuration field (repeatable), e.g. --set epochs=5")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run in output_dir from its last checkpoint")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one configuration field (repeatable), e.g. --set epochs=5",
+    )
+    parser.add_argument("--resume", action="store_true", help="continue the run in output_dir from its last checkpoint")
     parser.add_argument("--print-config", action="store_true", help="print the resolved configuration and exit")
     parser.set_defaults(run=run)
 

@@ -27,7 +27,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -64,8 +64,10 @@ class ImageCache:
 
 
 def cache_key(manifest: pd.DataFrame, size: int = PAPER_SIZE, origin: str = "files") -> str:
-    text = json.dumps({"version": CACHE_VERSION, "size": int(size), "origin": origin,
-                       "manifest": manifest_hash(manifest)}, sort_keys=True)
+    text = json.dumps(
+        {"version": CACHE_VERSION, "size": int(size), "origin": origin, "manifest": manifest_hash(manifest)},
+        sort_keys=True,
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -77,8 +79,9 @@ def open_cache(folder: str | Path, key: str | None = None) -> ImageCache | None:
         if key is not None and meta.get("key") != key:
             return None
         images = np.load(folder / IMAGES_NAME, mmap_mode="r")
-        index = pd.read_csv(folder / INDEX_NAME, dtype={"relpath": str, "category": str, "split": str},
-                            keep_default_na=False)
+        index = pd.read_csv(
+            folder / INDEX_NAME, dtype={"relpath": str, "category": str, "split": str}, keep_default_na=False
+        )
     except (OSError, ValueError, KeyError):
         return None
     size = int(meta.get("size", 0))
@@ -123,9 +126,20 @@ def _fill_chunk(task) -> list[tuple[int, str]]:
     return failures
 
 
-def fill_cache(folder: str | Path, key: str, rows: pd.DataFrame, items: Sequence, *, decoder: str,
-               size: int = PAPER_SIZE, workers: int | None = None, kind: str = "process",
-               progress: bool = True, chunk: int = 16, extra_meta: dict | None = None) -> ImageCache:
+def fill_cache(
+    folder: str | Path,
+    key: str,
+    rows: pd.DataFrame,
+    items: Sequence,
+    *,
+    decoder: str,
+    size: int = PAPER_SIZE,
+    workers: int | None = None,
+    kind: str = "process",
+    progress: bool = True,
+    chunk: int = 16,
+    extra_meta: dict | None = None,
+) -> ImageCache:
     """Decode ``items`` (paths or JPEG bytes, one per row of ``rows``) into a new cache."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -135,35 +149,73 @@ def fill_cache(folder: str | Path, key: str, rows: pd.DataFrame, items: Sequence
     count = len(rows)
     with atomic_path(folder / IMAGES_NAME) as tmp:
         np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(count, size, size, 3)).flush()
-        tasks = [(str(tmp), decoder, size, start, list(part))
-                 for start, part in zip(range(0, count, chunk), chunked(list(items), chunk))]
-        results = parallel_map(_fill_chunk, tasks, workers=workers, kind=kind, progress=progress,
-                               desc="caching", unit="img", weights=[len(t[4]) for t in tasks])
-    failures = dict(failure for part in results for failure in part)
-    if failures:
-        warnings.warn(f"{len(failures)} images could not be decoded into the cache; first: "
-                      f"{next(iter(failures.values()))}", stacklevel=2)
-    index = pd.DataFrame({
-        "row": np.arange(count), "relpath": rows["relpath"].to_numpy(),
-        "category": rows["category"].to_numpy(), "split": rows["split"].to_numpy(),
-        "ok": [i not in failures for i in range(count)],
-    })
-    with atomic_path(folder / INDEX_NAME) as tmp:
-        index.to_csv(tmp, index=False, lineterminator="\n")
-    seconds = time.perf_counter() - started
-    meta = {"key": key, "version": CACHE_VERSION, "size": int(size), "count": count,
-            "failures": {str(k): v for k, v in sorted(failures.items())},
-            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "build_seconds": round(seconds, 3), **(extra_meta or {})}
+        failures = _decode_into(tmp, list(items), decoder, size, chunk, workers, kind, progress)
+    _write_index(folder, rows, failures)
+    meta = {
+        "key": key,
+        "version": CACHE_VERSION,
+        "size": int(size),
+        "count": count,
+        "failures": {str(k): v for k, v in sorted(failures.items())},
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "build_seconds": round(time.perf_counter() - started, 3),
+        **(extra_meta or {}),
+    }
     write_text_atomic(folder / META_NAME, json.dumps(meta, indent=2) + "\n")
     cache = open_cache(folder, key)
     assert cache is not None, "cache just written is unreadable"
     return cache
 
 
-def build_cache(manifest: pd.DataFrame, folder: str | Path, *, size: int = PAPER_SIZE,
-                workers: int | None = None, kind: str = "process", progress: bool = True,
-                rebuild: bool = False) -> ImageCache:
+def _decode_into(npy: Path, items: list, decoder: str, size: int, chunk: int, workers, kind, progress) -> dict:
+    """Decode ``items`` into the memory-mapped ``npy`` in parallel; {row: error} of failures."""
+    tasks = [
+        (str(npy), decoder, size, start, list(part))
+        for start, part in zip(range(0, len(items), chunk), chunked(items, chunk), strict=True)
+    ]
+    results = parallel_map(
+        _fill_chunk,
+        tasks,
+        workers=workers,
+        kind=kind,
+        progress=progress,
+        desc="caching",
+        unit="img",
+        weights=[len(t[4]) for t in tasks],
+    )
+    failures = dict(failure for part in results for failure in part)
+    if failures:
+        warnings.warn(
+            f"{len(failures)} images could not be decoded into the cache; first: {next(iter(failures.values()))}",
+            stacklevel=3,
+        )
+    return failures
+
+
+def _write_index(folder: Path, rows: pd.DataFrame, failures: dict) -> None:
+    index = pd.DataFrame(
+        {
+            "row": np.arange(len(rows)),
+            "relpath": rows["relpath"].to_numpy(),
+            "category": rows["category"].to_numpy(),
+            "split": rows["split"].to_numpy(),
+            "ok": [i not in failures for i in range(len(rows))],
+        }
+    )
+    with atomic_path(folder / INDEX_NAME) as tmp:
+        index.to_csv(tmp, index=False, lineterminator="\n")
+
+
+def build_cache(
+    manifest: pd.DataFrame,
+    folder: str | Path,
+    *,
+    size: int = PAPER_SIZE,
+    workers: int | None = None,
+    kind: str = "process",
+    progress: bool = True,
+    rebuild: bool = False,
+) -> ImageCache:
     """Decode and paper-crop the manifest's usable images once; reuse a matching cache.
 
     ``manifest`` needs the ``path`` column (as :func:`build_manifest` returns it, or
@@ -178,6 +230,15 @@ def build_cache(manifest: pd.DataFrame, folder: str | Path, *, size: int = PAPER
     if "path" not in manifest.columns:
         raise ValueError("the manifest has no 'path' column: attach paths (manifest.attach_paths) first")
     rows = usable(manifest)
-    return fill_cache(folder, key, rows, rows["path"].tolist(), decoder="file", size=size,
-                      workers=workers, kind=kind, progress=progress,
-                      extra_meta={"origin": "files", "manifest_hash": manifest_hash(manifest)})
+    return fill_cache(
+        folder,
+        key,
+        rows,
+        rows["path"].tolist(),
+        decoder="file",
+        size=size,
+        workers=workers,
+        kind=kind,
+        progress=progress,
+        extra_meta={"origin": "files", "manifest_hash": manifest_hash(manifest)},
+    )

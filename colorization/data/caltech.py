@@ -35,7 +35,7 @@ import contextlib
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from colorization.data import download as dl
@@ -95,9 +95,16 @@ def installed_folder(spec: CaltechSpec, data_dir: Path, checksum: str | None = N
     return folder if folder.is_dir() else None
 
 
-def fetch(spec: CaltechSpec, data_dir: str | Path, *, url: str | None = None,
-          checksum: str | None = None, progress: bool = True, retries: int = 0,
-          keep_archive: bool = False) -> Path:
+def fetch(
+    spec: CaltechSpec,
+    data_dir: str | Path,
+    *,
+    url: str | None = None,
+    checksum: str | None = None,
+    progress: bool = True,
+    retries: int = 0,
+    keep_archive: bool = False,
+) -> Path:
     """Download, verify and extract a Caltech archive; return its image folder.
 
     A second call finds the completion marker and returns without the network.
@@ -131,11 +138,19 @@ def fetch(spec: CaltechSpec, data_dir: str | Path, *, url: str | None = None,
             shutil.rmtree(target, ignore_errors=True)
         raise
     count = sum(1 for p in folder.rglob("*") if p.is_file())
-    dl.write_marker(target, {
-        "source": spec.name, "url": url, "checksum": checksum, "archive": spec.fname,
-        "folder": folder.relative_to(target).as_posix(), "files": count, "doi": spec.doi,
-        "extracted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    })
+    dl.write_marker(
+        target,
+        {
+            "source": spec.name,
+            "url": url,
+            "checksum": checksum,
+            "archive": spec.fname,
+            "folder": folder.relative_to(target).as_posix(),
+            "files": count,
+            "doi": spec.doi,
+            "extracted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
     if not keep_archive:
         archive.unlink(missing_ok=True)
     return folder
@@ -160,8 +175,7 @@ def _image_archive(spec: CaltechSpec, archive: Path, checksum: str):
             actual = dl.file_checksum(found[0], algorithm)
             if actual != spec.inner_checksum:
                 raise dl.DownloadError(
-                    f"{archive}: {spec.inner} inside has {actual}, expected the published "
-                    f"{spec.inner_checksum}"
+                    f"{archive}: {spec.inner} inside has {actual}, expected the published {spec.inner_checksum}"
                 )
         yield found[0]
     finally:

@@ -51,8 +51,16 @@ def known_hash(md5: str | None = None, sha256: str | None = None, default: str |
     return default
 
 
-def fetch_file(url: str, checksum: str, folder: str | Path, fname: str, *,
-               progress: bool = True, retries: int = 0, timeout: float = 60.0) -> Path:
+def fetch_file(
+    url: str,
+    checksum: str,
+    folder: str | Path,
+    fname: str,
+    *,
+    progress: bool = True,
+    retries: int = 0,
+    timeout: float = 60.0,
+) -> Path:
     """Download ``url`` to ``folder/fname`` unless a file with that checksum is there.
 
     Parameters
@@ -77,8 +85,9 @@ def fetch_file(url: str, checksum: str, folder: str | Path, fname: str, *,
     downloader = pooch.HTTPDownloader(progressbar=progress, timeout=timeout)
     for attempt in range(retries + 1):
         try:
-            path = pooch.retrieve(url, known_hash=checksum, fname=fname, path=folder,
-                                  downloader=downloader, progressbar=progress)
+            path = pooch.retrieve(
+                url, known_hash=checksum, fname=fname, path=folder, downloader=downloader, progressbar=progress
+            )
             return Path(path)
         except (ValueError, OSError, requests.exceptions.RequestException) as error:
             if attempt < retries:

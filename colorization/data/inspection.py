@@ -36,11 +36,40 @@ GRAY_SPREAD = 16
 GRAY_MAX_FRACTION = 0.001
 MIN_SIDE = 16
 _GRAY_SAMPLE_PIXELS = 250_000  # the colour test looks at most at about this many pixels
-NON_IMAGE_SUFFIXES = frozenset({
-    ".txt", ".md", ".csv", ".json", ".xml", ".html", ".htm", ".pdf", ".doc", ".rtf",
-    ".m", ".mat", ".py", ".sh", ".ini", ".log", ".db", ".npy", ".npz", ".pkl",
-    ".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".exe", ".dll",
-})
+NON_IMAGE_SUFFIXES = frozenset(
+    {
+        ".txt",
+        ".md",
+        ".csv",
+        ".json",
+        ".xml",
+        ".html",
+        ".htm",
+        ".pdf",
+        ".doc",
+        ".rtf",
+        ".m",
+        ".mat",
+        ".py",
+        ".sh",
+        ".ini",
+        ".log",
+        ".db",
+        ".npy",
+        ".npz",
+        ".pkl",
+        ".zip",
+        ".tar",
+        ".gz",
+        ".tgz",
+        ".bz2",
+        ".xz",
+        ".7z",
+        ".rar",
+        ".exe",
+        ".dll",
+    }
+)
 INFO_COLUMNS = ("width", "height", "mode", "is_gray", "excluded", "note")
 
 
@@ -99,13 +128,28 @@ def _inspect_chunk(paths: Sequence[str]) -> list[dict]:
     return [inspect_file(p) for p in paths]
 
 
-def inspect_paths(paths: Sequence[str | Path], *, workers: int | None = None, kind: str = "process",
-                  progress: bool = True, chunk: int = 32) -> pd.DataFrame:
+def inspect_paths(
+    paths: Sequence[str | Path],
+    *,
+    workers: int | None = None,
+    kind: str = "process",
+    progress: bool = True,
+    chunk: int = 32,
+) -> pd.DataFrame:
     """:func:`inspect_file` over many files in parallel; one row per path, in order."""
     paths = [str(p) for p in paths]
     chunks = chunked(paths, chunk)
-    results = parallel_map(_inspect_chunk, chunks, workers=workers, kind=kind, progress=progress,
-                           desc="inspecting", unit="img", weights=[len(c) for c in chunks])
+    results = parallel_map(
+        _inspect_chunk,
+        chunks,
+        workers=workers,
+        kind=kind,
+        progress=progress,
+        desc="inspecting",
+        unit="img",
+        weights=[len(c) for c in chunks],
+    )
     rows = [row for part in results for row in part]
     return pd.DataFrame(rows, columns=list(INFO_COLUMNS)).astype(
-        {"width": "int64", "height": "int64", "is_gray": "bool"})
+        {"width": "int64", "height": "int64", "is_gray": "bool"}
+    )

@@ -26,10 +26,16 @@ from colorization.io.files import atomic_path
 MANIFEST_COLUMNS = ("relpath", "category", "split", "width", "height", "mode", "is_gray", "excluded", "note")
 
 
-def build_manifest(source: Source, *, seed: int = splits.DEFAULT_SEED,
-                   fractions: Sequence[float] = splits.DEFAULT_FRACTIONS,
-                   max_per_category: int | None = None, limit: int | None = None,
-                   workers: int | None = None, progress: bool = True) -> pd.DataFrame:
+def build_manifest(
+    source: Source,
+    *,
+    seed: int = splits.DEFAULT_SEED,
+    fractions: Sequence[float] = splits.DEFAULT_FRACTIONS,
+    max_per_category: int | None = None,
+    limit: int | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
     """Inspect every file of ``source`` and assign splits.
 
     Parameters
@@ -46,28 +52,36 @@ def build_manifest(source: Source, *, seed: int = splits.DEFAULT_SEED,
         picks = np.linspace(0, len(records) - 1, int(limit)).round().astype(int)
         records = [records[i] for i in sorted(set(picks.tolist()))]
     info = inspect_paths([r.path for r in records], workers=workers, progress=progress)
-    table = pd.DataFrame({
-        "relpath": [r.relpath for r in records],
-        "category": [r.category for r in records],
-        "path": [str(r.path) for r in records],
-    })
+    table = pd.DataFrame(
+        {
+            "relpath": [r.relpath for r in records],
+            "category": [r.category for r in records],
+            "path": [str(r.path) for r in records],
+        }
+    )
     table = pd.concat([table, info], axis=1)
     usable = (table["excluded"] == "").to_numpy()
     if max_per_category is not None:
-        keep = splits.cap_per_category(table["category"].tolist(), table["relpath"].tolist(),
-                                       max_per_category, seed=seed, usable=usable)
+        keep = splits.cap_per_category(
+            table["category"].tolist(), table["relpath"].tolist(), max_per_category, seed=seed, usable=usable
+        )
         dropped = usable & ~keep
         table.loc[dropped, "excluded"] = f"not selected (max {int(max_per_category)} per category)"
         usable = keep
     if source.fixed_splits is not None:
-        split = [source.fixed_splits.get(r, "train") if ok else "" for r, ok in zip(table["relpath"], usable)]
+        split = [
+            source.fixed_splits.get(r, "train") if ok else "" for r, ok in zip(table["relpath"], usable, strict=True)
+        ]
     else:
         together = source.split_together or {}
         categories = [together.get(c, c) for c in table["category"]]
-        groups = [f"{together[c]}/{r.rsplit('/', 1)[-1]}" if c in together else r
-                  for c, r in zip(table["category"], table["relpath"])]
-        split = splits.assign_splits(categories, table["relpath"].tolist(), seed=seed,
-                                     fractions=fractions, usable=usable, groups=groups)
+        groups = [
+            f"{together[c]}/{r.rsplit('/', 1)[-1]}" if c in together else r
+            for c, r in zip(table["category"], table["relpath"], strict=True)
+        ]
+        split = splits.assign_splits(
+            categories, table["relpath"].tolist(), seed=seed, fractions=fractions, usable=usable, groups=groups
+        )
     table.insert(2, "split", list(split))
     return table[[*MANIFEST_COLUMNS, "path"]].reset_index(drop=True)
 
@@ -94,8 +108,11 @@ def write_manifest(manifest: pd.DataFrame, path: str | Path) -> Path:
 
 def read_manifest(path: str | Path, root: str | Path | Source | None = None) -> pd.DataFrame:
     """Read a manifest CSV; with ``root`` (a folder or a source), add absolute paths."""
-    table = pd.read_csv(path, dtype={"relpath": str, "category": str, "split": str, "mode": str,
-                                     "excluded": str, "note": str}, keep_default_na=False)
+    table = pd.read_csv(
+        path,
+        dtype={"relpath": str, "category": str, "split": str, "mode": str, "excluded": str, "note": str},
+        keep_default_na=False,
+    )
     table["is_gray"] = table["is_gray"].astype(str).str.lower().isin(("true", "1"))
     if root is not None:
         table = attach_paths(table, root)

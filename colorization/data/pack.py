@@ -52,7 +52,7 @@ class Pack:
         return len(self.offsets) - 1
 
     def entry(self, i: int) -> bytes:
-        return self.jpeg[self.offsets[i]:self.offsets[i + 1]].tobytes()
+        return self.jpeg[self.offsets[i] : self.offsets[i + 1]].tobytes()
 
     def digest(self) -> str:
         return hashlib.sha256(self.jpeg.tobytes()).hexdigest()
@@ -62,8 +62,7 @@ def encode_jpeg(rgb: np.ndarray, quality: int = DEFAULT_QUALITY, subsampling: st
     from PIL import Image
 
     buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format="JPEG", quality=int(quality), subsampling=subsampling,
-                              optimize=True)
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=int(quality), subsampling=subsampling, optimize=True)
     return buffer.getvalue()
 
 
@@ -72,9 +71,18 @@ def _encode_chunk(task) -> list[bytes]:
     return [encode_jpeg(decode_file(p, size), quality, subsampling) for p in paths]
 
 
-def write_pack(manifest: pd.DataFrame, folder: str | Path, *, quality: int = DEFAULT_QUALITY,
-               subsampling: str = "4:2:0", size: int = PAPER_SIZE, workers: int | None = None,
-               kind: str = "process", progress: bool = True, extra_meta: dict | None = None) -> Path:
+def write_pack(
+    manifest: pd.DataFrame,
+    folder: str | Path,
+    *,
+    quality: int = DEFAULT_QUALITY,
+    subsampling: str = "4:2:0",
+    size: int = PAPER_SIZE,
+    workers: int | None = None,
+    kind: str = "process",
+    progress: bool = True,
+    extra_meta: dict | None = None,
+) -> Path:
     """Encode the manifest's usable images into ``folder/pack.npz`` (needs ``path``)."""
     if not 1 <= int(quality) <= 100:
         raise ValueError(f"JPEG quality must be 1..100, got {quality}")
@@ -82,9 +90,16 @@ def write_pack(manifest: pd.DataFrame, folder: str | Path, *, quality: int = DEF
     started = time.perf_counter()
     rows = usable(manifest)
     chunks = chunked(rows["path"].tolist(), 16)
-    results = parallel_map(_encode_chunk, [(c, size, quality, subsampling) for c in chunks],
-                           workers=workers, kind=kind, progress=progress, desc="packing", unit="img",
-                           weights=[len(c) for c in chunks])
+    results = parallel_map(
+        _encode_chunk,
+        [(c, size, quality, subsampling) for c in chunks],
+        workers=workers,
+        kind=kind,
+        progress=progress,
+        desc="packing",
+        unit="img",
+        weights=[len(c) for c in chunks],
+    )
     blobs = [blob for part in results for blob in part]
     offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([len(b) for b in blobs])
@@ -95,11 +110,18 @@ def write_pack(manifest: pd.DataFrame, folder: str | Path, *, quality: int = DEF
             np.savez(handle, jpeg=jpeg, offsets=offsets, manifest=np.frombuffer(text, dtype=np.uint8))
     write_manifest(manifest, folder / "manifest.csv")
     total = (folder / PACK_NAME).stat().st_size
-    meta = {"count": len(blobs), "quality": int(quality), "subsampling": subsampling, "size": int(size),
-            "pack_bytes": total, "jpeg_bytes": int(offsets[-1]),
-            "mean_jpeg_bytes": round(float(offsets[-1]) / max(1, len(blobs)), 1),
-            "manifest_hash": manifest_hash(manifest),
-            "encode_seconds": round(time.perf_counter() - started, 2), **(extra_meta or {})}
+    meta = {
+        "count": len(blobs),
+        "quality": int(quality),
+        "subsampling": subsampling,
+        "size": int(size),
+        "pack_bytes": total,
+        "jpeg_bytes": int(offsets[-1]),
+        "mean_jpeg_bytes": round(float(offsets[-1]) / max(1, len(blobs)), 1),
+        "manifest_hash": manifest_hash(manifest),
+        "encode_seconds": round(time.perf_counter() - started, 2),
+        **(extra_meta or {}),
+    }
     write_text_atomic(folder / PACK_META, json.dumps(meta, indent=2) + "\n")
     return folder / PACK_NAME
 
@@ -121,9 +143,15 @@ def load_pack(path: str | Path) -> Pack:
     return Pack(manifest, jpeg, offsets, meta, path)
 
 
-def cache_from_pack(pack: Pack | str | Path, folder: str | Path | None = None, *,
-                    workers: int | None = None, kind: str = "process", progress: bool = True,
-                    rebuild: bool = False) -> ImageCache:
+def cache_from_pack(
+    pack: Pack | str | Path,
+    folder: str | Path | None = None,
+    *,
+    workers: int | None = None,
+    kind: str = "process",
+    progress: bool = True,
+    rebuild: bool = False,
+) -> ImageCache:
     """Decode a pack into the uint8 image cache (default ``<pack folder>/cache``); reuse it if built."""
     pack = pack if isinstance(pack, Pack) else load_pack(pack)
     folder = Path(folder) if folder is not None else pack.path.parent / "cache"
@@ -134,6 +162,15 @@ def cache_from_pack(pack: Pack | str | Path, folder: str | Path | None = None, *
         if existing is not None:
             return existing
     items = [pack.entry(i) for i in range(len(pack))]
-    return fill_cache(folder, key, usable(pack.manifest), items, decoder="jpeg", size=size,
-                      workers=workers, kind=kind, progress=progress,
-                      extra_meta={"origin": f"pack {pack.path}", "manifest_hash": manifest_hash(pack.manifest)})
+    return fill_cache(
+        folder,
+        key,
+        usable(pack.manifest),
+        items,
+        decoder="jpeg",
+        size=size,
+        workers=workers,
+        kind=kind,
+        progress=progress,
+        extra_meta={"origin": f"pack {pack.path}", "manifest_hash": manifest_hash(pack.manifest)},
+    )

@@ -35,9 +35,17 @@ def chunked(items: Sequence, size: int) -> list[Sequence]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def parallel_map(fn: Callable, items: Sequence, *, workers: int | None = None, kind: str = "process",
-                 progress: bool = True, desc: str = "", unit: str = "it",
-                 weights: Iterable[int] | None = None) -> list:
+def parallel_map(
+    fn: Callable,
+    items: Sequence,
+    *,
+    workers: int | None = None,
+    kind: str = "process",
+    progress: bool = True,
+    desc: str = "",
+    unit: str = "it",
+    weights: Iterable[int] | None = None,
+) -> list:
     """``[fn(item) for item in items]``, in order, on ``workers`` processes or threads.
 
     ``fn`` must be a module-level function for processes. ``weights`` (one per item)
@@ -52,7 +60,7 @@ def parallel_map(fn: Callable, items: Sequence, *, workers: int | None = None, k
     try:
         if workers <= 1 or len(items) <= 1:
             results = []
-            for item, weight in zip(items, weights):
+            for item, weight in zip(items, weights, strict=True):
                 results.append(fn(item))
                 bar.update(weight)
             return results
@@ -64,7 +72,7 @@ def parallel_map(fn: Callable, items: Sequence, *, workers: int | None = None, k
             raise ValueError(f"kind must be 'process' or 'thread', got {kind!r}")
         with executor:
             results = []
-            for result, weight in zip(executor.map(fn, items), weights):
+            for result, weight in zip(executor.map(fn, items), weights, strict=True):
                 results.append(result)
                 bar.update(weight)
             return results

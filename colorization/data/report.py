@@ -63,8 +63,9 @@ def split_table(manifest: pd.DataFrame) -> pd.DataFrame:
 def excluded_table(manifest: pd.DataFrame) -> pd.DataFrame:
     """Every excluded file: relpath, category, mode, reason."""
     part = manifest[manifest["excluded"] != ""]
-    return part[["relpath", "category", "mode", "excluded"]].rename(
-        columns={"excluded": "reason"}).reset_index(drop=True)
+    return (
+        part[["relpath", "category", "mode", "excluded"]].rename(columns={"excluded": "reason"}).reset_index(drop=True)
+    )
 
 
 def conversion_table(manifest: pd.DataFrame) -> pd.DataFrame:

@@ -158,9 +158,17 @@ def sample_path(name: str) -> Path:
 class CaltechSource(Source):
     """Caltech-101 or Caltech-256: downloaded, verified and extracted on first use."""
 
-    def __init__(self, name: str, data_dir: str | Path | None = None, *, url: str | None = None,
-                 checksum: str | None = None, progress: bool = True, retries: int = 2,
-                 offline_ok: bool = True):
+    def __init__(
+        self,
+        name: str,
+        data_dir: str | Path | None = None,
+        *,
+        url: str | None = None,
+        checksum: str | None = None,
+        progress: bool = True,
+        retries: int = 2,
+        offline_ok: bool = True,
+    ):
         self.spec = caltech.SPECS[name]
         self.name = name
         self.data_dir = paths.data_dir(data_dir)
@@ -184,8 +192,9 @@ class CaltechSource(Source):
         if offline is not None and self.offline_ok and self.url is None:
             self.root, self.origin = offline, f"offline copy at {offline}"
             return offline
-        self.root = caltech.fetch(self.spec, self.data_dir, url=self.url, checksum=self.checksum,
-                                  progress=self.progress, retries=self.retries)
+        self.root = caltech.fetch(
+            self.spec, self.data_dir, url=self.url, checksum=self.checksum, progress=self.progress, retries=self.retries
+        )
         self.origin = f"downloaded from {self.url or self.spec.url}, verified and extracted"
         return self.root
 

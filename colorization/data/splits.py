@@ -66,10 +66,15 @@ def _by_category(categories: Sequence[str], mask: Sequence[bool] | None) -> dict
     return groups
 
 
-def assign_splits(categories: Sequence[str], keys: Sequence[str], *, seed: int = DEFAULT_SEED,
-                  fractions: Sequence[float] = DEFAULT_FRACTIONS,
-                  usable: Sequence[bool] | None = None,
-                  groups: Sequence[str] | None = None) -> np.ndarray:
+def assign_splits(
+    categories: Sequence[str],
+    keys: Sequence[str],
+    *,
+    seed: int = DEFAULT_SEED,
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    usable: Sequence[bool] | None = None,
+    groups: Sequence[str] | None = None,
+) -> np.ndarray:
     """Split name per item (``""`` where not usable).
 
     Parameters
@@ -99,14 +104,20 @@ def assign_splits(categories: Sequence[str], keys: Sequence[str], *, seed: int =
     return out
 
 
-def cap_per_category(categories: Sequence[str], keys: Sequence[str], max_per_category: int | None, *,
-                     seed: int = DEFAULT_SEED, usable: Sequence[bool] | None = None) -> np.ndarray:
+def cap_per_category(
+    categories: Sequence[str],
+    keys: Sequence[str],
+    max_per_category: int | None,
+    *,
+    seed: int = DEFAULT_SEED,
+    usable: Sequence[bool] | None = None,
+) -> np.ndarray:
     """Boolean mask keeping at most ``max_per_category`` usable items per category."""
     keep = np.array([True] * len(categories) if usable is None else list(usable), dtype=bool)
     if max_per_category is None:
         return keep
     for category, members in _by_category(categories, usable).items():
         local = _category_order([keys[i] for i in members], category, seed, salt=1)
-        for position in local[int(max_per_category):]:
+        for position in local[int(max_per_category) :]:
             keep[members[position]] = False
     return keep

@@ -2,11 +2,15 @@
 
 Modules
 -------
-methods  what is evaluated: :class:`Method` (anything mapping uint8 network views to
-         ab), :class:`ModelMethod`, the baselines :class:`GrayMethod` and
-         :class:`ConstantAbMethod`, and :func:`mean_ab` (the train split's mean ab)
-runner   which images (:func:`load_data`), scoring (:func:`score_methods`) and the whole evaluation (:func:`evaluate`)
-tables   per-category means, the summary, its Markdown table, and writing the files
+selection     which images (:func:`load_data`): manifest, cache, split
+methods       what is evaluated: :class:`Method` (anything mapping uint8 network views to
+              ab), :class:`ModelMethod`, the baselines :class:`GrayMethod` and
+              :class:`ConstantAbMethod`, and :func:`mean_ab` (the train split's mean ab)
+runner        scoring (:func:`score_methods`) and the whole evaluation (:func:`evaluate`)
+tables        per-category means, the summary, its Markdown table, and writing the files
+claims        the paper's six claims as measurements (notebook 04)
+image_claims  the two claims that need the network on images (small details, fragments)
+verdicts      the one rule that turns a claim's measurements into a verdict
 
 From a notebook::
 
@@ -27,16 +31,8 @@ from colorization.evaluation.methods import (
     baselines,
     mean_ab,
 )
-from colorization.evaluation.runner import (
-    RESOLUTIONS,
-    SPLIT_CHOICES,
-    EvalData,
-    Results,
-    evaluate,
-    load_data,
-    score_methods,
-    select_evenly,
-)
+from colorization.evaluation.runner import RESOLUTIONS, Results, evaluate, score_methods
+from colorization.evaluation.selection import SPLIT_CHOICES, EvalData, load_data, select_evenly
 from colorization.evaluation.tables import (
     RESULT_FILES,
     existing_results,
@@ -49,9 +45,27 @@ from colorization.evaluation.tables import (
 )
 
 __all__ = [
-    "ConstantAbMethod", "GrayMethod", "MeanAb", "Method", "ModelMethod", "baselines", "mean_ab",
-    "RESOLUTIONS", "SPLIT_CHOICES", "EvalData", "Results", "evaluate", "load_data",
-    "score_methods", "select_evenly",
-    "RESULT_FILES", "existing_results", "markdown_summary", "method_statistics", "per_category",
-    "read_per_image", "summarize", "write_results",
+    "ConstantAbMethod",
+    "GrayMethod",
+    "MeanAb",
+    "Method",
+    "ModelMethod",
+    "baselines",
+    "mean_ab",
+    "RESOLUTIONS",
+    "SPLIT_CHOICES",
+    "EvalData",
+    "Results",
+    "evaluate",
+    "load_data",
+    "score_methods",
+    "select_evenly",
+    "RESULT_FILES",
+    "existing_results",
+    "markdown_summary",
+    "method_statistics",
+    "per_category",
+    "read_per_image",
+    "summarize",
+    "write_results",
 ]

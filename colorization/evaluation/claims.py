@@ -15,12 +15,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from colorization.evaluation.image_claims import claim_fragments, claim_small_details, fragment_views
 from colorization.evaluation.verdicts import Verdict, bootstrap_ci, decide, write_verdicts
 
 __all__ = [  # the claims, in the paper's order, and what notebook 04 reads them with
-    "claim_plausible", "claim_colder", "claim_sand_as_water", "claim_many_colours", "claim_small_details",
-    "claim_brown", "claim_fragments", "ablation_verdicts", "method_means", "sand_scenes", "with_claim_columns",
-    "extremes", "fragment_views", "write_verdicts", "Verdict",
+    "claim_plausible",
+    "claim_colder",
+    "claim_sand_as_water",
+    "claim_many_colours",
+    "claim_small_details",
+    "claim_brown",
+    "claim_fragments",
+    "ablation_verdicts",
+    "method_means",
+    "sand_scenes",
+    "with_claim_columns",
+    "extremes",
+    "fragment_views",
+    "write_verdicts",
+    "Verdict",
 ]
 
 SAND_IMAGE_MIN_SHARE = 0.05  # an image counts as a sand scene if >= 5% of its pixels are sand-like
@@ -30,13 +43,42 @@ SAND_IMAGE_MIN_SHARE = 0.05  # an image counts as a sand scene if >= 5% of its p
 # are simply absent from the table.
 CONTENT_GROUPS = {
     "portraits": ("Faces", "Faces_easy", "portrait", "253.faces-easy-101", "159.people"),
-    "animals": ("Leopards", "dalmatian", "elephant", "kangaroo", "llama", "panda", "rhino", "wild_cat",
-                "beaver", "emu", "flamingo", "hedgehog", "platypus", "rooster", "animal"),
+    "animals": (
+        "Leopards",
+        "dalmatian",
+        "elephant",
+        "kangaroo",
+        "llama",
+        "panda",
+        "rhino",
+        "wild_cat",
+        "beaver",
+        "emu",
+        "flamingo",
+        "hedgehog",
+        "platypus",
+        "rooster",
+        "animal",
+    ),
     "landscapes": ("joshua_tree", "pyramid", "bonsai", "sunflower", "water_lilly", "lotus", "scene"),
 }
-MANY_COLOUR_CATEGORIES = ("soccer_ball", "umbrella", "butterfly", "ewer", "cup", "chair", "lamp",
-                          "003.backpack", "010.beer-mug", "011.billiards", "023.bulldozer", "080.frog",
-                          "128.lathe", "235.umbrella-101", "255.tennis-shoes")
+MANY_COLOUR_CATEGORIES = (
+    "soccer_ball",
+    "umbrella",
+    "butterfly",
+    "ewer",
+    "cup",
+    "chair",
+    "lamp",
+    "003.backpack",
+    "010.beer-mug",
+    "011.billiards",
+    "023.bulldozer",
+    "080.frog",
+    "128.lathe",
+    "235.umbrella-101",
+    "255.tennis-shoes",
+)
 
 
 def paired(per_image: pd.DataFrame, metric: str, method: str, baseline: str) -> pd.DataFrame:
@@ -68,9 +110,16 @@ def claim_plausible(per_image: pd.DataFrame, method: str = "model", baseline: st
         part = gains[gains["group"] == group]
         if part.empty:
             continue
-        verdicts.append(decide(f"1. plausible colours: {group}", f"AuC({method}) - AuC({baseline})",
-                               part["difference"], +1, f"{group} content",
-                               {"categories": sorted(part["category"].unique())}))
+        verdicts.append(
+            decide(
+                f"1. plausible colours: {group}",
+                f"AuC({method}) - AuC({baseline})",
+                part["difference"],
+                +1,
+                f"{group} content",
+                {"categories": sorted(part["category"].unique())},
+            )
+        )
     return verdicts
 
 
@@ -81,8 +130,10 @@ def claim_colder(per_image: pd.DataFrame, method: str = "model") -> Verdict:
     bluer. The warmth shift (projection on the orange–blue axis) is reported beside it.
     """
     rows = per_image[per_image["method"] == method]
-    details = {"mean_warmth_shift": float(np.nanmean(rows["warmth_shift"])),
-               "warmth_shift_ci": bootstrap_ci(rows["warmth_shift"])}
+    details = {
+        "mean_warmth_shift": float(np.nanmean(rows["warmth_shift"])),
+        "warmth_shift_ci": bootstrap_ci(rows["warmth_shift"]),
+    }
     return decide("2. colder hues", "mean Δb* (prediction − truth)", rows["delta_b"], -1, "colour", details)
 
 
@@ -119,10 +170,17 @@ def claim_sand_as_water(per_image: pd.DataFrame, method: str = "model") -> Verdi
     "supported" needs a blue share clearly above 5%.
     """
     scenes = per_image[sand_scenes(per_image, method)]
-    return decide("3. sand painted as water", "share of sand pixels painted blue − 0.05",
-                  scenes["sand_as_water"] - 0.05, +1, "sand scenes",
-                  {"sand_scenes": sorted(scenes["relpath"]), "mean_blue_share": float(np.nanmean(scenes["sand_as_water"]))
-                   if len(scenes) else float("nan")})
+    return decide(
+        "3. sand painted as water",
+        "share of sand pixels painted blue − 0.05",
+        scenes["sand_as_water"] - 0.05,
+        +1,
+        "sand scenes",
+        {
+            "sand_scenes": sorted(scenes["relpath"]),
+            "mean_blue_share": float(np.nanmean(scenes["sand_as_water"])) if len(scenes) else float("nan"),
+        },
+    )
 
 
 def claim_many_colours(per_image: pd.DataFrame, method: str = "model", baseline: str = "gray") -> Verdict:
@@ -134,17 +192,27 @@ def claim_many_colours(per_image: pd.DataFrame, method: str = "model", baseline:
     gains = paired(per_image, "auc", method, baseline)
     many = gains["category"].isin(MANY_COLOUR_CATEGORIES)
     others_mean = float(gains.loc[~many, "difference"].mean()) if (~many).any() else float("nan")
-    return decide("4. many-coloured objects coloured poorly", "AuC gain: others − many-coloured",
-                  others_mean - gains.loc[many, "difference"], +1, "many-coloured objects",
-                  {"categories": sorted(gains.loc[many, "category"].unique()), "others_mean_gain": others_mean})
+    return decide(
+        "4. many-coloured objects coloured poorly",
+        "AuC gain: others − many-coloured",
+        others_mean - gains.loc[many, "difference"],
+        +1,
+        "many-coloured objects",
+        {"categories": sorted(gains.loc[many, "category"].unique()), "others_mean_gain": others_mean},
+    )
 
 
 def claim_brown(per_image: pd.DataFrame, method: str = "model") -> Verdict:
     """Claim 5: when unsure, the network paints brown/sepia: brown share of prediction > of truth."""
     rows = per_image[per_image["method"] == method]
-    return decide("5. brown/sepia when unsure", "brown share: prediction − truth",
-                  brown_excess(rows), +1, "chromatic pixels",
-                  {"mean_brown_pred": float(rows["brown_pred"].mean()), "mean_brown_true": float(rows["brown_true"].mean())})
+    return decide(
+        "5. brown/sepia when unsure",
+        "brown share: prediction − truth",
+        brown_excess(rows),
+        +1,
+        "chromatic pixels",
+        {"mean_brown_pred": float(rows["brown_pred"].mean()), "mean_brown_true": float(rows["brown_true"].mean())},
+    )
 
 
 def ablation_verdicts(per_image: pd.DataFrame, ablation: str) -> list[Verdict]:
@@ -165,77 +233,9 @@ def method_means(per_image: pd.DataFrame, columns=ABLATION_COLUMNS) -> pd.DataFr
     return per_image.groupby("method")[list(columns)].mean().round(4)
 
 
-def claim_small_details(predict, images: np.ndarray, edge_quantile: float = 0.9) -> Verdict:
-    """Claim 4 (small details): ab error is larger on fine detail than on smooth areas.
-
-    Per image: mean ab error on its detail pixels (the top 10% of the Sobel gradient
-    of L) minus that on the other pixels. Positive supports the claim.
-
-    Parameters
-    ----------
-    predict : callable
-        (N, 256, 256, 3) uint8 -> (N, 256, 256, 2) ab, e.g. ``lambda v: predict_ab(model, v)``.
-    images : ndarray, (N, 256, 256, 3) uint8
-        Ground-truth views.
-    """
-    from skimage.filters import sobel
-
-    from colorization.lab import rgb_to_lab
-
-    differences = []
-    for start in range(0, len(images), 16):
-        batch = np.asarray(images[start : start + 16])
-        predicted = predict(batch)
-        for truth, ab in zip(batch, predicted):
-            lab = rgb_to_lab(truth)
-            error = np.hypot(*np.moveaxis(ab - lab[..., 1:], -1, 0))
-            gradient = sobel(lab[..., 0])
-            detail = gradient >= np.quantile(gradient, edge_quantile)
-            differences.append(float(error[detail].mean() - error[~detail].mean()))
-    return decide("4. small details coloured poorly", "ab error: detail − smooth pixels", differences, +1, "detail")
-
-
-def fragment_views(images: np.ndarray, zoom: int = 2) -> np.ndarray:
-    """Centre fragments: the middle 1/zoom of each view, scaled back up to its size."""
-    from colorization.io.preprocess import resize
-
-    size = images.shape[1]
-    part = size // zoom
-    start = (size - part) // 2
-    return np.stack([resize(np.asarray(v)[start : start + part, start : start + part], (size, size)) for v in images])
-
-
-def claim_fragments(predict, images: np.ndarray, zoom: int = 2) -> Verdict:
-    """Claim 6: images showing only fragments of objects end up sepia or brown.
-
-    Each view's centre (1/zoom of its side) is shown to the network alone, scaled
-    up, as a fragment. Statistic per image: brown share of the fragment's prediction
-    minus the brown share of the whole view's prediction over the same region.
-    Positive supports the claim.
-    """
-    from colorization.lab import rgb_to_lab
-    from colorization.metrics import brown_sepia_score
-    from colorization.io.preprocess import resize
-
-    size = images.shape[1]
-    part = size // zoom
-    start = (size - part) // 2
-    differences = []
-    for begin in range(0, len(images), 16):
-        batch = np.asarray(images[begin : begin + 16])
-        whole = predict(batch)
-        fragments = predict(fragment_views(batch, zoom))
-        for truth, ab_whole, ab_fragment in zip(batch, whole, fragments):
-            lightness = rgb_to_lab(truth)[..., :1]
-            region = (slice(start, start + part), slice(start, start + part))
-            lab_whole = np.concatenate([lightness, ab_whole], -1)[region]
-            lab_fragment = np.concatenate([resize(lightness, (size, size)), ab_fragment], -1)
-            differences.append(brown_sepia_score(lab_fragment, space="lab") - brown_sepia_score(lab_whole, space="lab"))
-    return decide("6. fragments end up brown/sepia", "brown share: fragment − whole view", differences, +1, "fragments")
-
-
-def extremes(per_image: pd.DataFrame, column: str, method: str = "model", n: int = 3,
-             among: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def extremes(
+    per_image: pd.DataFrame, column: str, method: str = "model", n: int = 3, among: pd.Series | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The ``n`` images of ``method`` with the highest and the lowest ``column`` (NaN skipped)."""
     rows = per_image[per_image["method"] == method]
     if among is not None:

@@ -119,8 +119,7 @@ class MeanAb:
         return {"a": self.a, "b": self.b, "images": self.images, "pixels": self.pixels}
 
 
-def mean_ab(images, *, split: str | None = "train", chunk_pixels: int = 1 << 24,
-            progress: bool = False) -> MeanAb:
+def mean_ab(images, *, split: str | None = "train", chunk_pixels: int = 1 << 24, progress: bool = False) -> MeanAb:
     """Mean a and b over every pixel of a set of uint8 sRGB images.
 
     Parameters
@@ -160,7 +159,7 @@ def mean_ab(images, *, split: str | None = "train", chunk_pixels: int = 1 << 24,
 
         starts = tqdm(starts, desc="mean ab", unit="chunk", file=sys.stderr)
     for start in starts:
-        block = np.asarray(array[rows[start:start + per_chunk]])
+        block = np.asarray(array[rows[start : start + per_chunk]])
         codes = block[..., 0].astype(np.uint32) << 16
         codes |= block[..., 1].astype(np.uint32) << 8
         codes |= block[..., 2]
@@ -170,8 +169,9 @@ def mean_ab(images, *, split: str | None = "train", chunk_pixels: int = 1 << 24,
     lab = rgb_to_lab(rgb[None])[0].astype(np.float64)
     weights = counts[colours].astype(np.float64)
     total = int(counts.sum())
-    return MeanAb(a=float(weights @ lab[:, 1] / total), b=float(weights @ lab[:, 2] / total),
-                  images=int(len(rows)), pixels=total)
+    return MeanAb(
+        a=float(weights @ lab[:, 1] / total), b=float(weights @ lab[:, 2] / total), images=int(len(rows)), pixels=total
+    )
 
 
 def baselines(mean: MeanAb | tuple[float, float]) -> list:

@@ -32,8 +32,12 @@ import pandas as pd
 from colorization.io.files import OutputExistsError, atomic_path, write_text_atomic
 from colorization.metrics import METRIC_KEYS
 
-RESULT_FILES = {"per_image": "per_image.csv", "per_category": "per_category.csv",
-                "summary": "summary.json", "markdown": "summary.md"}
+RESULT_FILES = {
+    "per_image": "per_image.csv",
+    "per_category": "per_category.csv",
+    "summary": "summary.json",
+    "markdown": "summary.md",
+}
 
 # metric -> (label in the Markdown table, which way is better)
 METRIC_INFO = {
@@ -73,9 +77,15 @@ def per_category(per_image: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (category, method), group in per_image.groupby(["category", "method"], sort=False):
         values = group[metrics]
-        rows.append({"category": category, "method": method, "images": len(group),
-                     **values.mean(skipna=True).to_dict(),
-                     **{f"valid_{k}": int(v) for k, v in values.notna().sum().items()}})
+        rows.append(
+            {
+                "category": category,
+                "method": method,
+                "images": len(group),
+                **values.mean(skipna=True).to_dict(),
+                **{f"valid_{k}": int(v) for k, v in values.notna().sum().items()},
+            }
+        )
     table = pd.DataFrame(rows, columns=["category", "method", "images", *metrics, *(f"valid_{m}" for m in metrics)])
     table["_order"] = table["method"].map(order)
     return table.sort_values(["category", "_order"]).drop(columns="_order").reset_index(drop=True)
@@ -90,9 +100,11 @@ def method_statistics(per_image: pd.DataFrame) -> dict:
         for key in _metric_columns(per_image):
             values = group[key].to_numpy(dtype=np.float64)
             valid = values[~np.isnan(values)]
-            stats[key] = {"mean": float(valid.mean()) if valid.size else math.nan,
-                          "median": float(np.median(valid)) if valid.size else math.nan,
-                          "valid": int(valid.size)}
+            stats[key] = {
+                "mean": float(valid.mean()) if valid.size else math.nan,
+                "median": float(np.median(valid)) if valid.size else math.nan,
+                "valid": int(valid.size),
+            }
         out[method] = {"images": int(len(group)), "metrics": stats}
     return out
 
@@ -126,9 +138,11 @@ def markdown_summary(summary: dict) -> str:
     data = summary.get("data", {})
     lines = []
     if data:
-        lines.append(f"Data: `{data.get('source')}`, split `{data.get('split')}`, "
-                     f"{data.get('images_evaluated')} of {data.get('images_in_split')} images, "
-                     f"resolution `{summary.get('resolution')}`; manifest `{str(data.get('manifest_hash'))[:12]}`.")
+        lines.append(
+            f"Data: `{data.get('source')}`, split `{data.get('split')}`, "
+            f"{data.get('images_evaluated')} of {data.get('images_in_split')} images, "
+            f"resolution `{summary.get('resolution')}`; manifest `{str(data.get('manifest_hash'))[:12]}`."
+        )
         lines.append("")
     lines.append("| metric | better | " + " | ".join(names) + " |")
     lines.append("|---|---|" + "---:|" * len(names))
@@ -156,8 +170,10 @@ def markdown_summary(summary: dict) -> str:
         notes.append(f"Model weights: `{Path(weights['path']).name}` (sha256 `{weights['sha256'][:12]}`).")
     excluded = data.get("excluded_by_manifest") if data else None
     if excluded:
-        notes.append(f"Excluded by the manifest: {excluded['total']} files ({excluded['grayscale']} grayscale, "
-                     f"{excluded['unreadable']} unreadable, {excluded['other_excluded']} other).")
+        notes.append(
+            f"Excluded by the manifest: {excluded['total']} files ({excluded['grayscale']} grayscale, "
+            f"{excluded['unreadable']} unreadable, {excluded['other_excluded']} other)."
+        )
     notes.append("Means skip undefined values; `(n=k)`: only k images had a value.")
     return "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
 
@@ -212,5 +228,6 @@ def write_results(results, folder: str | Path, *, overwrite: bool = False) -> di
 
 def read_per_image(path: str | Path) -> pd.DataFrame:
     """Read a ``per_image.csv`` back (relpath/category as text, metrics as floats)."""
-    return pd.read_csv(path, dtype={"relpath": str, "category": str, "method": str}, keep_default_na=False,
-                       na_values=["nan"])
+    return pd.read_csv(
+        path, dtype={"relpath": str, "category": str, "method": str}, keep_default_na=False, na_values=["nan"]
+    )

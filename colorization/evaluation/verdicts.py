@@ -41,14 +41,23 @@ class Verdict:
     details: dict = field(default_factory=dict)
 
     def as_row(self) -> dict:
-        return {"claim": self.claim, "verdict": self.verdict, "statistic": self.statistic,
-                "value": self.value, "ci_low": self.ci_low, "ci_high": self.ci_high,
-                "n_images": self.n_images, "reason": self.reason}
+        return {
+            "claim": self.claim,
+            "verdict": self.verdict,
+            "statistic": self.statistic,
+            "value": self.value,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "n_images": self.n_images,
+            "reason": self.reason,
+        }
 
     def __str__(self) -> str:
         """The verdict as one Markdown sentence (what the notebook shows under each claim)."""
-        return (f"**{self.claim}: {self.verdict}** — {self.statistic} = {self.value:.4g} "
-                f"(95% CI {self.ci_low:.4g} … {self.ci_high:.4g}, n = {self.n_images}); {self.reason}.")
+        return (
+            f"**{self.claim}: {self.verdict}** — {self.statistic} = {self.value:.4g} "
+            f"(95% CI {self.ci_low:.4g} … {self.ci_high:.4g}, n = {self.n_images}); {self.reason}."
+        )
 
     def labelled(self, method: str) -> Verdict:
         """The same verdict with ``[method]`` after its claim (an ablation's rows)."""
@@ -74,8 +83,17 @@ def decide(claim: str, statistic: str, values, claimed_sign: int, what: str, det
     mean = float(finite.mean()) if finite.size else float("nan")
     low, high = bootstrap_ci(finite)
     if finite.size < MIN_IMAGES:
-        return Verdict(claim, INCONCLUSIVE, statistic, mean, low, high, int(finite.size),
-                       f"only {finite.size} image(s) with {what}; at least {MIN_IMAGES} are needed", details or {})
+        return Verdict(
+            claim,
+            INCONCLUSIVE,
+            statistic,
+            mean,
+            low,
+            high,
+            int(finite.size),
+            f"only {finite.size} image(s) with {what}; at least {MIN_IMAGES} are needed",
+            details or {},
+        )
     signed_low, signed_high = sorted((claimed_sign * low, claimed_sign * high))
     if signed_low > 0:
         verdict, reason = SUPPORTED, f"the 95% interval of {statistic} excludes 0 on the claimed side"
@@ -104,6 +122,8 @@ def verdict_markdown(verdicts: list[Verdict]) -> str:
     """The verdicts as a Markdown table (for the README and results/)."""
     lines = ["| claim | verdict | statistic | value | 95% CI | n |", "|---|---|---|---|---|---|"]
     for v in verdicts:
-        lines.append(f"| {v.claim} | **{v.verdict}** | {v.statistic} | {v.value:.4g} | "
-                     f"{v.ci_low:.4g} … {v.ci_high:.4g} | {v.n_images} |")
+        lines.append(
+            f"| {v.claim} | **{v.verdict}** | {v.statistic} | {v.value:.4g} | "
+            f"{v.ci_low:.4g} … {v.ci_high:.4g} | {v.n_images} |"
+        )
     return "\n".join(lines) + "\n"

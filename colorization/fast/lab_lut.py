@@ -166,7 +166,7 @@ def _lab_to_srgb8_rows(fy, y, ab, out, keep_lightness=True):
             high = np.where(bad, middle, high)
             low = np.where(bad, low, middle)
         fitted = _linear_rgb(fy_out, y_out, a_out * low, b_out * low)
-        for linear, fit in zip(channels, fitted):
+        for linear, fit in zip(channels, fitted, strict=True):
             linear[outside] = fit
     for channel, linear in enumerate(channels):
         linear *= _LINEAR_STEPS
@@ -202,6 +202,7 @@ def lab_to_srgb8(lightness_plane: np.ndarray, ab: np.ndarray, keep_lightness: bo
     if ab.shape != lightness_plane.shape + (2,):
         raise ValueError(f"ab must have shape {lightness_plane.shape + (2,)}, got {ab.shape}")
     out = np.empty(lightness_plane.shape + (3,), dtype=np.uint8)
+
     def strip(lightness_strip, ab_strip, out_strip):
         fy = (lightness_strip + 16.0) / 116.0
         _lab_to_srgb8_rows(fy, _f_inverse(fy), ab_strip, out_strip, keep_lightness)
@@ -212,8 +213,11 @@ def lab_to_srgb8(lightness_plane: np.ndarray, ab: np.ndarray, keep_lightness: bo
 
 def _map_row_strips(function, *arrays, pixels_per_strip: int = 1 << 18):
     """Call ``function(*strips)`` on strips of rows of ``arrays``, over a thread pool."""
-    _map_row_ranges(lambda start, stop: function(*(a[start:stop] for a in arrays)), *arrays[0].shape[:2],
-                    pixels_per_strip=pixels_per_strip)
+    _map_row_ranges(
+        lambda start, stop: function(*(a[start:stop] for a in arrays)),
+        *arrays[0].shape[:2],
+        pixels_per_strip=pixels_per_strip,
+    )
 
 
 def _map_row_ranges(function, height: int, width: int, pixels_per_strip: int = 1 << 18):

@@ -66,7 +66,9 @@ def encode_png(pixels: np.ndarray, level: int = 2) -> bytes:
     def deflate(index: int) -> bytes:
         compressor = isal_zlib.compressobj(level, isal_zlib.DEFLATED, -15)  # raw deflate, no header
         last = index == len(pieces) - 1
-        return compressor.compress(pieces[index]) + compressor.flush(isal_zlib.Z_FINISH if last else isal_zlib.Z_SYNC_FLUSH)
+        return compressor.compress(pieces[index]) + compressor.flush(
+            isal_zlib.Z_FINISH if last else isal_zlib.Z_SYNC_FLUSH
+        )
 
     with ThreadPoolExecutor(max_workers=min(len(pieces), os.cpu_count() or 1)) as pool:
         body = b"".join(pool.map(deflate, range(len(pieces))))

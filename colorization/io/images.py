@@ -143,7 +143,9 @@ def _to_loaded(img: Image.Image, source_mode: str, path: str) -> LoadedImage:
         return LoadedImage(rgb, np.ascontiguousarray(array[..., 1]), True, source_mode, path)
     if mode in ("RGBA", "RGBa"):
         array = np.asarray(img.convert("RGBA"))
-        return LoadedImage(np.ascontiguousarray(array[..., :3]), np.ascontiguousarray(array[..., 3]), is_gray, source_mode, path)
+        return LoadedImage(
+            np.ascontiguousarray(array[..., :3]), np.ascontiguousarray(array[..., 3]), is_gray, source_mode, path
+        )
     # RGB as it is; CMYK, YCbCr, LAB, HSV ...: Pillow's conversion to RGB
     return LoadedImage(np.asarray(img if mode == "RGB" else img.convert("RGB")), None, is_gray, source_mode, path)
 
@@ -171,8 +173,9 @@ def to_uint8(array: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(np.asarray(array, dtype=np.float32) * 255.0), 0, 255).astype(np.uint8)
 
 
-def save_png(path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = None,
-             overwrite: bool = False, level: int = 2) -> Path:
+def save_png(
+    path: str | Path, rgb: np.ndarray, alpha: np.ndarray | None = None, overwrite: bool = False, level: int = 2
+) -> Path:
     """Write an 8-bit RGB(A) PNG atomically.
 
     Parameters

@@ -109,4 +109,3 @@ def paper_crop(image: np.ndarray, size: int = PAPER_SIZE, resample: str = "bicub
     top = (new_h - size) // 2
     left = (new_w - size) // 2
     return scaled[top : top + size, left : left + size]
-

@@ -15,7 +15,6 @@ shape (H, W, 3), uint8 or float in [0, 1], unless their name or ``space`` says L
 from __future__ import annotations
 
 from colorization.lab import rgb_to_lab
-
 from colorization.metrics.checks import as_rgb01, check_same_shape
 from colorization.metrics.failure_modes import (
     BLUE_HUE_RANGE,

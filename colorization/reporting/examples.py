@@ -23,10 +23,12 @@ def example_rows(data, relpaths, methods) -> list[list[np.ndarray]]:
     an :class:`colorization.evaluation.EvalData`, in the paper's 256x256 crop."""
     if not len(relpaths):
         return []
-    row_of = dict(zip(data.cache.index["relpath"], data.cache.index["row"]))
+    row_of = dict(zip(data.cache.index["relpath"], data.cache.index["row"], strict=True))
     truths = np.stack([np.asarray(data.cache.images[row_of[r]]) for r in relpaths])
     predictions = [m.predict_ab(truths) for m in methods]
-    return [[neutral_gray(truth), *(render(truth, ab[i]) for ab in predictions), truth] for i, truth in enumerate(truths)]
+    return [
+        [neutral_gray(truth), *(render(truth, ab[i]) for ab in predictions), truth] for i, truth in enumerate(truths)
+    ]
 
 
 def method_columns(methods) -> list[str]:
@@ -39,8 +41,16 @@ def slug(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text.lower()).strip("_")
 
 
-def extremes_figure(data, per_image: pd.DataFrame, column: str, methods, n: int = 3, among=None,
-                    low_is_most: bool = False, suptitle: str | None = None):
+def extremes_figure(
+    data,
+    per_image: pd.DataFrame,
+    column: str,
+    methods,
+    n: int = 3,
+    among=None,
+    low_is_most: bool = False,
+    suptitle: str | None = None,
+):
     """The ``n`` images with the most and the least of ``column`` (for the first method's
     rows; ``low_is_most``: low values count as "most"), or None when there are none."""
     high, low = extremes(per_image, column, method=methods[0].name, n=n, among=among)
@@ -52,8 +62,17 @@ def extremes_figure(data, per_image: pd.DataFrame, column: str, methods, n: int 
     return comparison_grid(example_rows(data, chosen, methods), method_columns(methods), labels, suptitle=suptitle)
 
 
-def claim_figure(verdict: Verdict, data, per_image: pd.DataFrame, column: str, methods, figures: str | Path,
-                 n: int = 3, among=None, low_is_most: bool = False) -> Path | None:
+def claim_figure(
+    verdict: Verdict,
+    data,
+    per_image: pd.DataFrame,
+    column: str,
+    methods,
+    figures: str | Path,
+    n: int = 3,
+    among=None,
+    low_is_most: bool = False,
+) -> Path | None:
     """Draw and save ``figures/claim_<slug>.png`` for one claim (see :func:`extremes_figure`)."""
     figure = extremes_figure(data, per_image, column, methods, n, among, low_is_most, suptitle=verdict.claim)
     return None if figure is None else save_figure(figure, Path(figures) / f"claim_{slug(verdict.claim)}.png")
@@ -71,8 +90,12 @@ def fragments_figure(method, views: np.ndarray, n: int = 6):
     """Whole view and centre fragment (claim 6) of the first ``n`` views, each colorized."""
     whole = np.asarray(views[:n])
     fragments = fragment_views(whole)
-    rows = [[render(w, ab_w), render(f, ab_f), f]
-            for w, f, ab_w, ab_f in zip(whole, fragments, method.predict_ab(whole), method.predict_ab(fragments))]
+    rows = [
+        [render(w, ab_w), render(f, ab_f), f]
+        for w, f, ab_w, ab_f in zip(
+            whole, fragments, method.predict_ab(whole), method.predict_ab(fragments), strict=True
+        )
+    ]
     return comparison_grid(rows, ["whole view: model", "fragment: model", "fragment: truth"])
 
 
@@ -93,6 +116,8 @@ def full_resolution_figures(model, photo):
     full = colorize(model, photo, mode="full").rgb
     paper = colorize(model, photo, mode="paper").rgb
     gray = neutral_gray(photo.rgb)
-    full_figure = comparison_grid([[gray, full, photo.rgb]], ["gray input (full size)", "colorized, full size", "original"])
+    full_figure = comparison_grid(
+        [[gray, full, photo.rgb]], ["gray input (full size)", "colorized, full size", "original"]
+    )
     paper_figure_ = comparison_grid([[paper]], ["the paper's output: 256x256 crop"], cell_inches=2.2)
     return full_figure, paper_figure_

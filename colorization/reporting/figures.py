@@ -23,19 +23,28 @@ def save_figure(figure, path: str | Path, dpi: int = 80) -> Path:
     return path
 
 
-def contact_sheet(images: Sequence[np.ndarray], titles: Sequence[str] = (), columns: int = 6,
-                  cell_inches: float = 1.9, suptitle: str | None = None):
+def contact_sheet(
+    images: Sequence[np.ndarray],
+    titles: Sequence[str] = (),
+    columns: int = 6,
+    cell_inches: float = 1.9,
+    suptitle: str | None = None,
+):
     """A grid of images with small titles."""
     count = len(images)
     if count == 0:
         raise ValueError("contact_sheet needs at least one image")
     columns = min(columns, count)
     rows = -(-count // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(columns * cell_inches, rows * cell_inches * 1.08), squeeze=False)
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(columns * cell_inches, rows * cell_inches * 1.08), squeeze=False
+    )
     for ax in axes.flat:
         ax.axis("off")
-    for ax, image, title in zip(axes.flat, images, list(titles) + [""] * count):
-        ax.imshow(image, cmap="gray" if np.ndim(image) == 2 else None, vmin=0, vmax=255 if np.ndim(image) == 2 else None)
+    for ax, image, title in zip(axes.flat, images, list(titles) + [""] * count, strict=False):
+        ax.imshow(
+            image, cmap="gray" if np.ndim(image) == 2 else None, vmin=0, vmax=255 if np.ndim(image) == 2 else None
+        )
         ax.set_title(title, fontsize=7)
     if suptitle:
         figure.suptitle(suptitle, fontsize=10)
@@ -43,8 +52,13 @@ def contact_sheet(images: Sequence[np.ndarray], titles: Sequence[str] = (), colu
     return figure
 
 
-def comparison_grid(rows: Sequence[Sequence[np.ndarray]], column_titles: Sequence[str],
-                    row_titles: Sequence[str] = (), cell_inches: float = 2.2, suptitle: str | None = None):
+def comparison_grid(
+    rows: Sequence[Sequence[np.ndarray]],
+    column_titles: Sequence[str],
+    row_titles: Sequence[str] = (),
+    cell_inches: float = 2.2,
+    suptitle: str | None = None,
+):
     """One row per example, e.g. gray input | prediction(s) | ground truth."""
     if not rows:
         raise ValueError("comparison_grid needs at least one row")
@@ -77,7 +91,9 @@ def loss_curves(history, title: str = "training"):
             ax.plot(epochs, history[column], marker="o", markersize=3, label=label)
     if "val_loss" in history and np.isfinite(history["val_loss"]).any():
         best = int(np.nanargmin(history["val_loss"]))
-        ax.axvline(np.asarray(epochs)[best], color="gray", linestyle=":", label=f"best val (epoch {np.asarray(epochs)[best]})")
+        ax.axvline(
+            np.asarray(epochs)[best], color="gray", linestyle=":", label=f"best val (epoch {np.asarray(epochs)[best]})"
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel("MSE on ab / 128")
     ax.set_yscale("log")
@@ -87,27 +103,40 @@ def loss_curves(history, title: str = "training"):
     return figure
 
 
-DISTRIBUTION_METRICS = ("auc", "ab_rmse", "psnr", "ssim", "delta_cf", "brown_pred", "delta_b", "warmth_shift",
-                        "sand_as_water")
+DISTRIBUTION_METRICS = (
+    "auc",
+    "ab_rmse",
+    "psnr",
+    "ssim",
+    "delta_cf",
+    "brown_pred",
+    "delta_b",
+    "warmth_shift",
+    "sand_as_water",
+)
 
 
-def metric_distributions(per_image, metrics: Sequence[str] = DISTRIBUTION_METRICS, method_column: str = "method",
-                         columns: int = 3):
+def metric_distributions(
+    per_image, metrics: Sequence[str] = DISTRIBUTION_METRICS, method_column: str = "method", columns: int = 3
+):
     """Histograms of per-image metrics, one panel per metric, one colour per method."""
     rows = -(-len(metrics) // columns)
     figure, axes = plt.subplots(rows, columns, figsize=(columns * 3.3, rows * 2.6), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     methods = list(dict.fromkeys(per_image[method_column]))
-    for ax, metric in zip(axes.flat, metrics):
+    for ax, metric in zip(axes.flat, metrics, strict=False):
         ax.axis("on")
-        values = [per_image.loc[per_image[method_column] == m, metric].replace([np.inf, -np.inf], np.nan).dropna() for m in methods]
+        values = [
+            per_image.loc[per_image[method_column] == m, metric].replace([np.inf, -np.inf], np.nan).dropna()
+            for m in methods
+        ]
         finite = np.concatenate([v.to_numpy() for v in values]) if values else np.array([])
         if finite.size == 0:
             ax.set_title(f"{metric} (no finite values)", fontsize=8)
             continue
         bins = np.histogram_bin_edges(finite, bins=min(30, max(5, finite.size // 3)))
-        for method, value in zip(methods, values):
+        for method, value in zip(methods, values, strict=True):
             ax.hist(value, bins=bins, alpha=0.55, label=method)
         ax.set_title(metric, fontsize=9)
         ax.tick_params(labelsize=7)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import platform
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -29,8 +29,20 @@ from colorization.io.paths import project_root
 
 SCHEMA = "colorization-provenance/1"
 DISTRIBUTION = "lab-cnn-colorization"
-PACKAGES = (DISTRIBUTION, "keras", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "jax-cuda13-plugin",
-            "jax-cuda12-plugin", "numpy", "ml-dtypes", "h5py", "scikit-image")
+PACKAGES = (
+    DISTRIBUTION,
+    "keras",
+    "tensorflow",
+    "tensorflow-cpu",
+    "jax",
+    "jaxlib",
+    "jax-cuda13-plugin",
+    "jax-cuda12-plugin",
+    "numpy",
+    "ml-dtypes",
+    "h5py",
+    "scikit-image",
+)
 
 
 def package_versions() -> dict:
@@ -82,7 +94,7 @@ def provenance(kind: str, *, weights: str | Path | dict | None = None, **fields)
     record = {
         "schema": SCHEMA,
         "kind": kind,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "package": {"name": DISTRIBUTION, "version": __version__},
         "git": git_commit(),
         "packages": package_versions(),

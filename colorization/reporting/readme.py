@@ -54,8 +54,12 @@ def render_section(profile: str, results_root: Path = ROOT / "results") -> str:
     ]
     verdicts = folder / "analysis" / "verdicts.md"
     if verdicts.is_file():
-        lines += ["", "The paper's claims, measured (`notebooks/04_failure_analysis.ipynb`):", "",
-                  verdicts.read_text(encoding="utf-8").strip()]
+        lines += [
+            "",
+            "The paper's claims, measured (`notebooks/04_failure_analysis.ipynb`):",
+            "",
+            verdicts.read_text(encoding="utf-8").strip(),
+        ]
     for name, caption in FIGURES:
         if (folder / "figures" / name).is_file():
             lines += ["", f"![{caption}](results/{profile}/figures/{name})"]
@@ -85,7 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.check:
         if wanted != current:
-            print("readme: README.md's results sections differ from results/; run `python -m colorization.reporting.readme`", file=sys.stderr)
+            print(
+                "readme: README.md's results sections differ from results/; "
+                "run `python -m colorization.reporting.readme`",
+                file=sys.stderr,
+            )
             return 1
         return 0
     if wanted != current:

@@ -112,9 +112,18 @@ class AnalysisInputs:
         return with_claim_columns(read_per_image(path))
 
 
-def analysis_inputs(profile: str, source: str, results_dir, data_dir=None, *, split: str = "test",
-                    weights: str = "reference", limit: int | None = None, ablation: str | None = None,
-                    progress: bool = False) -> AnalysisInputs:
+def analysis_inputs(
+    profile: str,
+    source: str,
+    results_dir,
+    data_dir=None,
+    *,
+    split: str = "test",
+    weights: str = "reference",
+    limit: int | None = None,
+    ablation: str | None = None,
+    progress: bool = False,
+) -> AnalysisInputs:
     """Data and model for notebooks 03-05: notebook 01's manifest and cache for ``split``,
     the weights :func:`analysis_weights` picks, and the ``ablation`` model if named."""
     from colorization.evaluation import ModelMethod, load_data
@@ -125,16 +134,25 @@ def analysis_inputs(profile: str, source: str, results_dir, data_dir=None, *, sp
     if not manifest.is_file():
         raise FileNotFoundError(f"{manifest}: no manifest; run notebooks/01_data.ipynb first")
     weights_path, description = analysis_weights(weights, results)
-    data = load_data(source, split=split, manifest=manifest, limit=limit, data_dir=data_dir, progress=progress,
-                     cache_dir=cache_folder(profile, source, data_dir))
+    data = load_data(
+        source,
+        split=split,
+        manifest=manifest,
+        limit=limit,
+        data_dir=data_dir,
+        progress=progress,
+        cache_dir=cache_folder(profile, source, data_dir),
+    )
     model = load_weights(weights_path)
     extra = [ModelMethod(load_weights(reference_weights(ablation)), name=ablation)] if ablation else []
-    return AnalysisInputs(results, results / "figures", weights_path, description, model, ModelMethod(model), data,
-                          extra)
+    return AnalysisInputs(
+        results, results / "figures", weights_path, description, model, ModelMethod(model), data, extra
+    )
 
 
-def write_provenance(folder, profile: str, weights: Path | None = None, manifest_hash: str | None = None,
-                     **extra) -> Path:
+def write_provenance(
+    folder, profile: str, weights: Path | None = None, manifest_hash: str | None = None, **extra
+) -> Path:
     """Write ``provenance.json`` in ``folder`` (:func:`colorization.reporting.provenance.provenance`,
     kind ``notebook``): profile, weights and their sha256, data manifest hash, git
     commit, versions. Every results folder carries one."""

@@ -55,7 +55,9 @@ def notebook_parameters(profile: dict, notebook: str, results_dir: Path) -> dict
     own = profile["notebooks"].get(notebook) or {}
     unknown = sorted(set(own) - declared)
     if unknown:
-        raise PipelineError(f"{notebook}: the profile sets parameters the notebook does not declare: {', '.join(unknown)}")
+        raise PipelineError(
+            f"{notebook}: the profile sets parameters the notebook does not declare: {', '.join(unknown)}"
+        )
     shared = {"profile": profile["name"], "results_dir": str(results_dir), **profile["common"]}
     return {**{k: v for k, v in shared.items() if k in declared}, **own}
 
@@ -69,17 +71,26 @@ def run_notebook(notebook: str, parameters: dict, results_dir: Path, timeout_s: 
     target = results_dir / f"{notebook}.ipynb"
     try:
         papermill.execute_notebook(
-            str(source), str(target), parameters=parameters, kernel_name="python3",
-            cwd=str(ROOT), execution_timeout=timeout_s, progress_bar=False, log_output=False,
+            str(source),
+            str(target),
+            parameters=parameters,
+            kernel_name="python3",
+            cwd=str(ROOT),
+            execution_timeout=timeout_s,
+            progress_bar=False,
+            log_output=False,
         )
     except PapermillExecutionError as error:
         message = " ".join(str(error.evalue).split())[:400]
-        raise PipelineError(f"{notebook}: cell {error.exec_count} failed: {error.ename}: {message} (executed copy: {target})") from None
+        raise PipelineError(
+            f"{notebook}: cell {error.exec_count} failed: {error.ename}: {message} (executed copy: {target})"
+        ) from None
     return target
 
 
-def run_pipeline(profile_name: str, only: list[str] | None = None, results_root: Path | None = None,
-                 timeout_s: int | None = None) -> list[Path]:
+def run_pipeline(
+    profile_name: str, only: list[str] | None = None, results_root: Path | None = None, timeout_s: int | None = None
+) -> list[Path]:
     """Run the profile's notebooks in order; return the executed copies."""
     profile = load_profile(profile_name)
     results_dir = (results_root or ROOT / "results") / profile["name"]
@@ -91,7 +102,9 @@ def run_pipeline(profile_name: str, only: list[str] | None = None, results_root:
             continue
         start = time.perf_counter()
         print(f"[{profile['name']}] {notebook} ...", flush=True)
-        executed.append(run_notebook(notebook, notebook_parameters(profile, notebook, results_dir), results_dir, timeout))
+        executed.append(
+            run_notebook(notebook, notebook_parameters(profile, notebook, results_dir), results_dir, timeout)
+        )
         shown = executed[-1].relative_to(ROOT) if executed[-1].is_relative_to(ROOT) else executed[-1]
         print(f"[{profile['name']}] {notebook} done in {time.perf_counter() - start:.0f} s -> {shown}", flush=True)
     return executed

@@ -27,6 +27,16 @@ from colorization.training.data import TrainData, load_train_data, synthetic_ima
 from colorization.training.trainer import TrainResult, train
 
 __all__ = [
-    "ConfigError", "RunFolder", "RunState", "TrainConfig", "TrainData", "TrainResult",
-    "load_checkpoint", "load_config", "load_train_data", "parse_overrides", "synthetic_images", "train",
+    "ConfigError",
+    "RunFolder",
+    "RunState",
+    "TrainConfig",
+    "TrainData",
+    "TrainResult",
+    "load_checkpoint",
+    "load_config",
+    "load_train_data",
+    "parse_overrides",
+    "synthetic_images",
+    "train",
 ]

@@ -92,11 +92,24 @@ _CHOICES = {
 }
 
 # Fields that may differ between a run and its --resume (they change how, not what, is trained).
-RESUMABLE_CHANGES = frozenset({
-    "epochs", "verbose", "early_stopping_patience", "min_delta", "loop", "steps_per_execution",
-    "data_placement", "distribution", "jit_compile", "keep_checkpoints", "train_path", "val_path", "cache_dir",
-    "pack_path",
-})
+RESUMABLE_CHANGES = frozenset(
+    {
+        "epochs",
+        "verbose",
+        "early_stopping_patience",
+        "min_delta",
+        "loop",
+        "steps_per_execution",
+        "data_placement",
+        "distribution",
+        "jit_compile",
+        "keep_checkpoints",
+        "train_path",
+        "val_path",
+        "cache_dir",
+        "pack_path",
+    }
+)
 
 
 @dataclass
@@ -270,7 +283,5 @@ def resume_differences(saved: TrainConfig, current: TrainConfig) -> list[str]:
     excluding those allowed to change (:data:`RESUMABLE_CHANGES`) and ``output_dir``."""
     a, b = saved.to_dict(), current.to_dict()
     return [
-        f"{k}: {a[k]!r} -> {b[k]!r}"
-        for k in a
-        if a[k] != b[k] and k not in RESUMABLE_CHANGES | {"output_dir", "notes"}
+        f"{k}: {a[k]!r} -> {b[k]!r}" for k in a if a[k] != b[k] and k not in RESUMABLE_CHANGES | {"output_dir", "notes"}
     ]

@@ -87,15 +87,21 @@ def cache_data(cache) -> TrainData:
     from colorization.data import open_cache
 
     if cache is None:
-        raise ConfigError("data: cache needs cache_dir (a folder built by `colorization prepare ... --cache` or "
-                          "notebook 01), or images passed by the caller")
+        raise ConfigError(
+            "data: cache needs cache_dir (a folder built by `colorization prepare ... --cache` or "
+            "notebook 01), or images passed by the caller"
+        )
     if not hasattr(cache, "images"):
         folder = cache
         cache = open_cache(folder)
         if cache is None:
             raise ConfigError(f"{folder}: no complete image cache there")
-    return TrainData(cache.images[cache.rows("train")], cache.images[cache.rows("val")],
-                     manifest_hash=cache.meta.get("manifest_hash"), description=f"cache {cache.folder}")
+    return TrainData(
+        cache.images[cache.rows("train")],
+        cache.images[cache.rows("val")],
+        manifest_hash=cache.meta.get("manifest_hash"),
+        description=f"cache {cache.folder}",
+    )
 
 
 def pack_data(pack_path: str | Path, cache_dir: str | Path | None = None) -> TrainData:
@@ -123,8 +129,11 @@ def load_train_data(config: TrainConfig) -> TrainData:
             description="synthetic colour-ramp fields",
         )
     elif config.data == "npy":
-        data = TrainData(_load_npy(config.train_path), _load_npy(config.val_path),
-                         description=f"{config.train_path} + {config.val_path}")
+        data = TrainData(
+            _load_npy(config.train_path),
+            _load_npy(config.val_path),
+            description=f"{config.train_path} + {config.val_path}",
+        )
     elif config.data == "cache":
         data = cache_data(config.cache_dir)
     elif config.data == "pack":
@@ -144,4 +153,3 @@ def load_train_data(config: TrainConfig) -> TrainData:
         data.manifest_hash = "sha256:" + sha256_file(path)
     data.check(config.input_size)
     return data
-

@@ -30,8 +30,13 @@ def end_epoch(book, record, network, epoch: int, losses: dict, images: int, seco
     seconds, wall : float
         Training alone; the whole cycle since the previous epoch ended.
     """
-    logs = dict(losses, seconds=round(seconds, 3), wall_seconds=round(wall, 3),
-                images_per_s=round(images / seconds, 1), learning_rate=learning_rate(network.optimizer))
+    logs = dict(
+        losses,
+        seconds=round(seconds, 3),
+        wall_seconds=round(wall, 3),
+        images_per_s=round(images / seconds, 1),
+        learning_rate=learning_rate(network.optimizer),
+    )
     record.epoch(epoch, images, seconds, wall)
     stop = book.end_epoch(epoch, logs, network)
     record.write()

@@ -95,8 +95,9 @@ class EpochClock(keras.callbacks.Callback):
         now = time.perf_counter()
         seconds = now - self.start - self.validation
         wall, self.mark = now - self.mark, now
-        if end_epoch(self.book, self.record, self.network, epoch + 1, dict(logs or {}), self.images_per_epoch,
-                     seconds, wall):
+        if end_epoch(
+            self.book, self.record, self.network, epoch + 1, dict(logs or {}), self.images_per_epoch, seconds, wall
+        ):
             self.model.stop_training = True
 
 
@@ -139,5 +140,12 @@ def run_fit(config, network: keras.Model, data, state, book, record, class_weigh
         jit_compile=config.jit_compile,
     )
     clock = EpochClock(train_batches, network, book, record)
-    model.fit(train_batches, validation_data=val_batches, epochs=config.epochs, initial_epoch=state.epoch,
-              shuffle=False, verbose=config.verbose, callbacks=[clock])  # TrainBatches shuffles
+    model.fit(
+        train_batches,
+        validation_data=val_batches,
+        epochs=config.epochs,
+        initial_epoch=state.epoch,
+        shuffle=False,
+        verbose=config.verbose,
+        callbacks=[clock],
+    )  # TrainBatches shuffles

@@ -103,8 +103,11 @@ class Feed:
         t0 = time.perf_counter()
         train_images, val_images = self.put(np.asarray(data.train)), self.put(np.asarray(data.val))
         jax.block_until_ready(val_images)
-        print(f"uploaded {len(data.train) + len(data.val)} images ({(data.train.nbytes + data.val.nbytes) / 2**30:.2f} "
-              f"GiB) to the device in {time.perf_counter() - t0:.1f}s", flush=True)
+        print(
+            f"uploaded {len(data.train) + len(data.val)} images ({(data.train.nbytes + data.val.nbytes) / 2**30:.2f} "
+            f"GiB) to the device in {time.perf_counter() - t0:.1f}s",
+            flush=True,
+        )
         return train_images, val_images
 
     def chunk_inputs(self, images: np.ndarray, chunk: Chunk) -> tuple:
@@ -165,12 +168,16 @@ def assign_state(network, train_state) -> None:
             variable.assign(np.asarray(array))
 
 
-def report_epoch(config, epoch: int, train_loss: float, val_loss: float, images: int, seconds: float,
-                 wall: float) -> None:
+def report_epoch(
+    config, epoch: int, train_loss: float, val_loss: float, images: int, seconds: float, wall: float
+) -> None:
     """The epoch's line (``verbose``), and a warning when the training loss is not finite."""
     if config.verbose:
-        print(f"Epoch {epoch}/{config.epochs} - {seconds:.2f}s - loss: {train_loss:.4f} - val_loss: {val_loss:.4f} - "
-              f"{images / seconds:,.0f} img/s ({images / wall:,.0f} with validation and checkpoints)", flush=True)
+        print(
+            f"Epoch {epoch}/{config.epochs} - {seconds:.2f}s - loss: {train_loss:.4f} - val_loss: {val_loss:.4f} - "
+            f"{images / seconds:,.0f} img/s ({images / wall:,.0f} with validation and checkpoints)",
+            flush=True,
+        )
     if not math.isfinite(train_loss):
         print(f"warning: non-finite training loss at epoch {epoch}", file=sys.stderr)
 
@@ -188,12 +195,15 @@ def run_jax_scan(config, network, data, state, book, record, mesh=None, class_we
     chunk = config.steps_per_execution or DEFAULT_CHUNK
     # XLA:CPU runs convolutions inside a while loop ~10x slower: unroll the chunk there.
     unroll = chunk if jax.default_backend() == "cpu" else 1
-    train_chunk, eval_chunk = jax_step_functions(network, network.optimizer, make_loss(config, class_weights),
-                                                config.data_placement, mesh, unroll)
+    train_chunk, eval_chunk = jax_step_functions(
+        network, network.optimizer, make_loss(config, class_weights), config.data_placement, mesh, unroll
+    )
     validation = ValidationPlan.make(len(data.val), config.batch_size, chunk)
     images = (len(data.train) // config.batch_size) * config.batch_size
-    with ThreadPoolExecutor(1, thread_name_prefix="feeder") as feeder, \
-            ThreadPoolExecutor(GATHER_THREADS, thread_name_prefix="gather") as gatherers:
+    with (
+        ThreadPoolExecutor(1, thread_name_prefix="feeder") as feeder,
+        ThreadPoolExecutor(GATHER_THREADS, thread_name_prefix="gather") as gatherers,
+    ):
         feed = Feed(config.data_placement, mesh, gatherers)
         train_images, val_images = feed.upload(data)
         train_state = initial_state(network, feed)

@@ -23,8 +23,7 @@ from colorization.training.config import TrainConfig
 def build_network(config: TrainConfig) -> keras.Model:
     """The paper's network with the configuration's size, upsampling, precision and head."""
     policy = None if config.precision == "float32" else config.precision
-    return build_paper_model(config.input_size, upsampling=config.upsampling, dtype_policy=policy,
-                             head=config.head)
+    return build_paper_model(config.input_size, upsampling=config.upsampling, dtype_policy=policy, head=config.head)
 
 
 def make_loss(config: TrainConfig, class_weights=None) -> keras.losses.Loss:
@@ -79,8 +78,9 @@ class FitModel(keras.Model):
         )
 
 
-def jax_step_functions(network: keras.Model, optimizer, loss: keras.losses.Loss, placement: str, mesh=None,
-                       unroll: int = 1):
+def jax_step_functions(
+    network: keras.Model, optimizer, loss: keras.losses.Loss, placement: str, mesh=None, unroll: int = 1
+):
     """Jitted JAX functions for the lean loop (backend must be JAX).
 
     Returns ``(train_chunk, eval_chunk)``:

@@ -76,6 +76,7 @@ def train(config: TrainConfig, resume: bool = False, data: TrainData | None = No
     backend = keras.backend.backend()
     if config.loop == "jax_scan" and backend != "jax":
         raise ConfigError(f"loop: jax_scan needs KERAS_BACKEND=jax (the backend is {backend})")
+    # the run folder (new, or resumed with the same configuration) and the data
     folder, state = open_run_folder(config, resume)
     data = data if data is not None else load_train_data(config)
     data.check(config.input_size)
@@ -83,26 +84,19 @@ def train(config: TrainConfig, resume: bool = False, data: TrainData | None = No
     record = RunRecord(folder.record_path, config, data, state.epoch)
     if state.epoch >= config.epochs or state.stopped_early:
         return _already_complete(config, folder, state, record)
+    # the network and the loop, on one device or spread over all of them
     class_weights = _rebalancing(config, data, record)
     keras.utils.set_random_seed(config.seed)
     scope, mesh, replicas = _distribution(config, backend)
     if config.batch_size % replicas:
         raise ConfigError(f"batch_size {config.batch_size} must be divisible by the {replicas} devices")
-    status = "failed"
-    try:
-        with scope:
-            model_path = _run_loop(config, folder, state, data, record, mesh, class_weights)
-        status = "completed"
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    finally:
-        if status != "completed":
-            record.finish(status, state, None)
-    record.finish(status, state, model_path)
+    model_path = _train_recorded(config, folder, state, data, record, scope, mesh, class_weights)
+    # the model and its record
     stop = " (early stopping)" if state.stopped_early else ""
-    _log(f"trained {state.epoch} epochs{stop}; best val_loss {state.best_val_loss} at epoch {state.best_epoch}; "
-         f"model: {model_path}")
+    _log(
+        f"trained {state.epoch} epochs{stop}; best val_loss {state.best_val_loss} at epoch {state.best_epoch}; "
+        f"model: {model_path}"
+    )
     return TrainResult(model_path, folder.path, state, record.content)
 
 
@@ -118,8 +112,9 @@ def open_run_folder(config: TrainConfig, resume: bool) -> tuple[RunFolder, RunSt
             _log(f"{folder.path}: no checkpoint to resume; starting from scratch")
         return folder, RunState()
     if not resume:
-        raise ConfigError(f"{folder.path} already holds a run; use --resume to continue it or choose another "
-                          "output_dir")
+        raise ConfigError(
+            f"{folder.path} already holds a run; use --resume to continue it or choose another output_dir"
+        )
     differences = resume_differences(folder.read_config(), config)
     if differences:
         raise ConfigError("--resume with a different configuration: " + "; ".join(differences))
@@ -138,8 +133,34 @@ def _already_complete(config: TrainConfig, folder: RunFolder, state: RunState, r
     return TrainResult(model_path, folder.path, state, record.content)
 
 
-def _run_loop(config: TrainConfig, folder: RunFolder, state: RunState, data: TrainData, record: RunRecord, mesh,
-              class_weights) -> Path:
+def _train_recorded(
+    config: TrainConfig,
+    folder: RunFolder,
+    state: RunState,
+    data: TrainData,
+    record: RunRecord,
+    scope,
+    mesh,
+    class_weights,
+) -> Path:
+    """:func:`_run_loop` inside ``scope``; the record closes with how it ended (completed,
+    failed, interrupted) and, when completed, the model file."""
+    status, model_path = "failed", None
+    try:
+        with scope:
+            model_path = _run_loop(config, folder, state, data, record, mesh, class_weights)
+        status = "completed"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        record.finish(status, state, model_path)
+    return model_path
+
+
+def _run_loop(
+    config: TrainConfig, folder: RunFolder, state: RunState, data: TrainData, record: RunRecord, mesh, class_weights
+) -> Path:
     """Build (or restore) the network, run the configured loop, write ``model.keras``."""
     if len(data.train) < config.batch_size:  # not one full batch (plan_epoch)
         raise ConfigError(f"batch_size {config.batch_size} is larger than the training set ({len(data.train)} images)")
@@ -199,9 +220,11 @@ def _rebalancing(config: TrainConfig, data: TrainData, record: RunRecord):
     summary = rebalancing_from_images(data.train)
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     record.add("rebalancing", summary)
-    _log(f"class rebalancing: {summary['bins']} bins ({summary['bins_seen']} seen in {summary['images']} training "
-         f"images), weights {summary['weight_min']:.3f}..{summary['weight_max']:.3f} (gray: "
-         f"{summary['weight_of_gray']:.3f}), {summary['seconds']}s")
+    _log(
+        f"class rebalancing: {summary['bins']} bins ({summary['bins_seen']} seen in {summary['images']} training "
+        f"images), weights {summary['weight_min']:.3f}..{summary['weight_max']:.3f} (gray: "
+        f"{summary['weight_of_gray']:.3f}), {summary['seconds']}s"
+    )
     return summary["weights"]
 
 

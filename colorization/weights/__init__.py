@@ -45,14 +45,21 @@ def reference_weights(name: str = DEFAULT_MODEL) -> Path:
     entries = registry()
     if name not in entries:
         known = ", ".join(sorted(entries)) or "none yet"
-        raise WeightsError(f"no reference weights named {name!r} ship with this package (shipped: {known}); {HOW_TO_GET_WEIGHTS}")
+        raise WeightsError(
+            f"no reference weights named {name!r} ship with this package (shipped: {known}); {HOW_TO_GET_WEIGHTS}"
+        )
     entry = entries[name]
     path = WEIGHTS_DIR / entry["file"]
     if not path.is_file():
-        raise WeightsError(f"{path}: reference weights are listed but missing; reinstall the package or {HOW_TO_GET_WEIGHTS}")
+        raise WeightsError(
+            f"{path}: reference weights are listed but missing; reinstall the package or {HOW_TO_GET_WEIGHTS}"
+        )
     actual = sha256_file(path)
     if actual != entry["sha256"]:
-        raise WeightsError(f"{path}: sha256 {actual[:12]}... does not match the registered {entry['sha256'][:12]}... (corrupt or altered file)")
+        raise WeightsError(
+            f"{path}: sha256 {actual[:12]}... does not match the registered {entry['sha256'][:12]}... "
+            "(corrupt or altered file)"
+        )
     return path
 
 

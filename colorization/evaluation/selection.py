@@ -1,0 +1,191 @@
+"""Which images an evaluation scores: the manifest, the paper-cropped cache and the split.
+
+data = load_data("caltech101", split="test", seed=0)   # manifest + cache + the split's images
+data.items          # relpath, category, cache row and file path of each image, in order
+data.describe()     # source, split, manifest hash, counts and exclusions (for provenance)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SPLIT_CHOICES = ("train", "val", "test", "all")
+
+
+@dataclass
+class EvalData:
+    """The images of one evaluation.
+
+    Attributes
+    ----------
+    source, origin : str
+        The source's name and where its files came from.
+    split : str
+        ``train``, ``val``, ``test`` or ``all``.
+    seed : int or None
+        Split seed the manifest was built with (None when a manifest file was given).
+    manifest : DataFrame
+        The whole manifest, with its ``path`` column.
+    cache : ImageCache
+        Paper-cropped images of every usable image (the mean-ab baseline reads its
+        train split).
+    items : DataFrame
+        The images evaluated, in order: ``row`` (cache row), ``relpath``,
+        ``category``, ``path``.
+    available : int
+        Decodable images of the split before ``limit``.
+    limit : int or None
+    """
+
+    source: str
+    origin: str
+    split: str
+    seed: int | None
+    manifest: pd.DataFrame
+    cache: object
+    items: pd.DataFrame
+    available: int
+    limit: int | None = None
+
+    @property
+    def manifest_hash(self) -> str:
+        from colorization.data.manifest import manifest_hash
+
+        return manifest_hash(self.manifest)
+
+    def exclusions(self) -> dict:
+        """Files the manifest excludes (grayscale, unreadable, other) and cache failures."""
+        from colorization.data.report import category_table
+
+        total = category_table(self.manifest).iloc[-1]  # the TOTAL row
+        excluded = {name: int(total[name]) for name in ("grayscale", "unreadable", "other_excluded")}
+        split_rows = (
+            self.cache.index if self.split == "all" else self.cache.index[self.cache.index["split"] == self.split]
+        )
+        return {
+            "manifest_files": int(len(self.manifest)),
+            "excluded_by_manifest": {"total": int(total["files"] - total["usable"]), **excluded},
+            "undecodable_in_split": int((~split_rows["ok"]).sum()),
+        }
+
+    def describe(self) -> dict:
+        return {
+            "source": self.source,
+            "origin": self.origin,
+            "split": self.split,
+            "seed": self.seed,
+            "manifest_hash": self.manifest_hash,
+            "images_in_split": self.available,
+            "images_evaluated": int(len(self.items)),
+            "limit": self.limit,
+            **self.exclusions(),
+        }
+
+
+def select_evenly(count: int, limit: int | None) -> np.ndarray:
+    """Indices of ``limit`` items spread evenly over ``count`` (all if no limit)."""
+    if limit is None or limit >= count:
+        return np.arange(count)
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    return np.unique(np.linspace(0, count - 1, int(limit)).round().astype(int))
+
+
+def load_data(
+    source,
+    *,
+    split: str = "test",
+    seed: int = 0,
+    manifest=None,
+    limit: int | None = None,
+    cache_dir: str | Path | None = None,
+    data_dir: str | Path | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> EvalData:
+    """Manifest, cache and the images of ``split`` to evaluate.
+
+    Parameters
+    ----------
+    source : str or Source
+        ``sample``, ``caltech101``, ``caltech256``, a folder, or a
+        :class:`~colorization.data.sources.Source`.
+    split : {"train", "val", "test", "all"}
+    seed : int
+        Split seed when the manifest is built here (the training run's seed).
+    manifest : DataFrame or path, optional
+        A manifest (e.g. ``colorization prepare``'s ``manifest.csv``) instead of
+        building one; paths are attached from ``source``.
+    limit : int, optional
+        Evaluate only this many images, spread evenly over the split (sorted by
+        path, so over the categories).
+    cache_dir : path, optional
+        Where the paper-cropped cache is (re)used; default
+        ``<data dir>/cache/<source>-<manifest hash[:12]>``.
+    """
+    from colorization.data import paths
+    from colorization.data.cache import build_cache
+    from colorization.data.manifest import manifest_hash
+    from colorization.data.sources import Source, get_source
+
+    if split not in SPLIT_CHOICES:
+        raise ValueError(f"split must be one of {SPLIT_CHOICES}, got {split!r}")
+    src = source if isinstance(source, Source) else get_source(str(source), data_dir)
+    table = _manifest(src, manifest, seed, workers, progress)
+    if manifest is not None:
+        seed = None  # the given manifest's own split, whatever seed made it
+    folder = (
+        Path(cache_dir) if cache_dir else paths.data_dir(data_dir) / "cache" / f"{src.name}-{manifest_hash(table)[:12]}"
+    )
+    cache = build_cache(table, folder, workers=workers, kind="thread", progress=progress)
+    items, available = _split_items(src.name, table, cache, split, limit)
+    return EvalData(
+        source=src.name,
+        origin=src.origin,
+        split=split,
+        seed=seed,
+        manifest=table,
+        cache=cache,
+        items=items,
+        available=available,
+        limit=limit,
+    )
+
+
+def _manifest(src, manifest, seed: int, workers, progress: bool) -> pd.DataFrame:
+    """The given manifest (a table or a CSV, paths attached from ``src``) or a new one."""
+    from colorization.data.manifest import attach_paths, build_manifest, read_manifest
+
+    if manifest is None:
+        table = build_manifest(src, seed=seed, workers=workers, progress=progress)
+    else:
+        table = read_manifest(manifest) if not isinstance(manifest, pd.DataFrame) else manifest
+        if "path" not in table.columns:
+            table = attach_paths(table, src)
+    if table.empty or not (table["excluded"] == "").any():
+        raise ValueError(f"{src.name}: no usable images ({src.origin})")
+    return table
+
+
+def _split_items(name: str, table: pd.DataFrame, cache, split: str, limit: int | None) -> tuple[pd.DataFrame, int]:
+    """(the images to evaluate, how many decodable images the split has)."""
+    index = cache.index[cache.index["ok"]]
+    if split != "all":
+        index = index[index["split"] == split]
+    if index.empty:
+        raise ValueError(f"{name}: no usable images in split {split!r}")
+    picked = index.iloc[select_evenly(len(index), limit)]
+    where = dict(zip(table["relpath"], table["path"], strict=True))
+    items = pd.DataFrame(
+        {
+            "row": picked["row"].to_numpy(),
+            "relpath": picked["relpath"].to_numpy(),
+            "category": picked["category"].to_numpy(),
+            "path": [where.get(r, "") for r in picked["relpath"]],
+        }
+    )
+    return items, int(len(index))
