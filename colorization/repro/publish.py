@@ -1,0 +1,87 @@
+"""Promote a rerun to the published reference: a deliberate, separate step.
+
+``python -m colorization.repro.publish --profile tiny --run runs/reproduce/tiny`` (``make publish``)
+checks that the run is complete, makes it portable evidence (:mod:`colorization.repro.evidence`:
+no machine paths, no per-run churn, an HTML copy of each notebook), puts it in place of
+``results/<profile>/`` in one swap (a crash leaves the old or the new folder, never a mix), and
+regenerates the README's results sections from it. ``make reproduce`` never does this: a
+reviewer's rerun goes to ``runs/reproduce/`` and is only compared (:mod:`colorization.repro.verify`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from colorization.io.files import write_text_atomic
+from colorization.io.paths import project_root
+from colorization.repro.evidence import make_portable
+
+REQUIRED = ("evaluate/summary.json", "evaluate/per_image.csv", "analysis/verdicts.csv", "data/manifest.csv")
+
+
+def check_complete(run: Path, notebooks) -> None:
+    """Raise ValueError unless every notebook ran without error and the tables exist."""
+    for name in notebooks:
+        path = run / f"{name}.ipynb"
+        if not path.is_file():
+            raise ValueError(f"{path}: missing; the run is incomplete")
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        if any(o.get("output_type") == "error" for c in cells for o in c.get("outputs", [])):
+            raise ValueError(f"{path}: a cell failed; not published")
+    for relative in REQUIRED:
+        if not (run / relative).is_file():
+            raise ValueError(f"{run / relative}: missing; the run is incomplete")
+
+
+def swap_into(staging: Path, target: Path) -> None:
+    """Put ``staging`` where ``target`` is, with one rename each way (the old copy removed last)."""
+    old = target.with_name(f".old-{target.name}")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def publish(profile: str, run: Path, root: Path | None = None) -> Path:
+    """Copy ``run`` to ``results/<profile>/`` as portable evidence; return the published folder."""
+    from colorization.reporting import readme
+    from colorization.repro.pipeline import PIPELINE
+
+    root = root or project_root()
+    target = root / "results" / profile
+    check_complete(run, PIPELINE)
+    staging = target.with_name(f".publish-{profile}")
+    if staging.exists():
+        shutil.rmtree(staging)
+    shutil.copytree(run, staging)
+    make_portable(staging, root, moved={run: f"./results/{profile}", staging: f"./results/{profile}"})
+    swap_into(staging, target)
+    readme_path = root / "README.md"
+    write_text_atomic(readme_path, readme.update(readme_path.read_text(encoding="utf-8"), root / "results"))
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="tiny")
+    parser.add_argument("--run", help="the run's results folder (default: runs/reproduce/<profile>)")
+    args = parser.parse_args(argv)
+    run = Path(args.run) if args.run else project_root() / "runs" / "reproduce" / args.profile
+    try:
+        target = publish(args.profile, run.resolve())
+    except (ValueError, OSError) as error:
+        print(f"publish: {error}", file=sys.stderr)
+        return 1
+    print(f"published {run} as {target}; README results regenerated. Review with `git diff --stat`, then commit.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
