@@ -108,6 +108,18 @@ def paper_figure(data, method, n: int = 8, title: str | None = None):
     return comparison_grid(rows, ["gray input", "colorization", "original"], list(picked["category"]), suptitle=title)
 
 
+def typical_figure(data, per_image: pd.DataFrame, method, column: str = "auc", n: int = 2):
+    """One row, gray input | colorization | original, for the ``n`` images nearest the median of
+    ``column`` (typical results, not the best): the README's first figure."""
+    rows = per_image[per_image["method"] == method.name].dropna(subset=[column])
+    order = (rows[column] - rows[column].median()).abs().sort_values().index[:n]
+    examples = example_rows(data, list(rows.loc[order, "relpath"]), [method])
+    titles = []
+    for relpath in rows.loc[order, "relpath"]:
+        titles += [f"gray input ({Path(relpath).parent.name})", "colorization", "original"]
+    return comparison_grid([[image for row in examples for image in row]], titles, cell_inches=2.0)
+
+
 def full_resolution_figures(model, photo):
     """(full-size figure, paper-mode figure) for one :class:`colorization.io.images.LoadedImage`:
     gray input | colorized at its own size | original, and the paper's 256x256 output."""

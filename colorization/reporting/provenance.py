@@ -75,6 +75,24 @@ def git_commit() -> dict:
         return {"commit": None, "dirty": None}
 
 
+def machine() -> dict:
+    """The hardware a result was made on: CPU model, cores, memory (GPUs are in training's run.json)."""
+    import os
+
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [
+            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
+        ]
+        cpu = names[0] if names else cpu
+    try:
+        memory_gib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        memory_gib = None
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": memory_gib, "system": platform.system()}
+
+
 def weights_entry(path: str | Path | None) -> dict | None:
     """``{"path", "sha256"}`` of a weights file (None for None)."""
     if path is None:
@@ -100,6 +118,7 @@ def provenance(kind: str, *, weights: str | Path | dict | None = None, **fields)
         "packages": package_versions(),
         "keras_backend": backend,
         "host": platform.node(),
+        "machine": machine(),
     }
     if weights is not None:
         record["weights"] = weights if isinstance(weights, dict) else weights_entry(weights)

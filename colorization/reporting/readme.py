@@ -4,7 +4,8 @@
     python -m colorization.reporting.readme --check    # exit 1 if README.md is out of date
 
 Each profile's section sits between ``<!-- results:<profile>:begin -->`` and
-``<!-- results:<profile>:end -->``; nothing outside the markers is touched. Every
+``<!-- results:<profile>:end -->``, and the first screen's summary between
+``<!-- glance:begin -->`` and ``<!-- glance:end -->``; nothing outside the markers is touched. Every
 number in a section is copied from a results file the notebooks wrote, and the
 section says which data, weights and parameters made them.
 """
@@ -17,6 +18,8 @@ import re
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from colorization.io.files import write_text_atomic
 from colorization.io.paths import project_root
 
@@ -28,6 +31,78 @@ FIGURES = (
     ("train_loss.png", "Training and validation loss"),
     ("best_worst_auc.png", "Best and worst images by AuC"),
 )
+
+
+# profile -> (data, what it needs); wall times and hardware come from results/<profile>/timings.json
+PROFILES = {
+    "tiny": ("the 9 colour photographs inside scikit-image and matplotlib", "any CPU; no network, no data"),
+    "caltech101": ("Caltech-101 (the offline copy beside the checkout, or a download)", "a GPU for 02_train (JAX)"),
+    "paper": ("Caltech-256 (1.2 GB download, md5-checked)", "a GPU for 02_train (JAX)"),
+}
+
+
+def _read_json(path: Path) -> dict | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def profile_row(profile: str, results_root: Path) -> str:
+    """One row of the profiles table: data, wall time and hardware of the published run, needs."""
+    data, needs = PROFILES[profile]
+    timings = _read_json(results_root / profile / "timings.json")
+    run = _read_json(results_root / profile / "train" / "run.json") or {}
+    if timings is None:
+        return f"| `{profile}` | {data} | not published yet | | {needs} |"
+    machine = timings.get("machine") or {}
+    where = f"{machine.get('cores', '?')}-core CPU ({machine.get('cpu', 'unknown')})"
+    train = ""
+    devices = [d for d in run.get("devices", []) if "cpu" not in d.lower()]
+    if devices and run.get("sessions"):
+        wall = sum(s.get("wall_seconds") or 0 for s in run["sessions"])
+        train = f"; training {wall:.0f} s on {devices[0].split(' ', 1)[-1]}"
+    total = f"{timings['total_seconds'] / 60:.1f} min" + (" (notebooks)" if train else "")
+    return f"| `{profile}` | {data} | {total}{train} | {where} | {needs} |"
+
+
+def glance_sentences(folder: Path) -> list[str]:
+    """Three sentences on what was reproduced and how it came out, from one results folder."""
+    summary = json.loads((folder / "evaluate" / "summary.json").read_text(encoding="utf-8"))
+    stats = {m: {k: v["mean"] for k, v in e["metrics"].items()} for m, e in summary["methods"].items()}
+    model, gray = stats["model"], stats["gray"]
+    data = summary["data"]
+    verdicts = pd.read_csv(folder / "analysis" / "verdicts.csv")
+    own = verdicts[~verdicts["claim"].str.contains(r"\[", regex=True)]["verdict"].value_counts()
+    supported, refuted, open_ = (int(own.get(v, 0)) for v in ("supported", "not supported", "inconclusive"))
+    claims = verdicts["claim"].str.extract(r"^(\d+)\.")[0].nunique()
+    return [
+        f"On the `{data['source']}` {data['split']} split ({data['images_evaluated']} images), the paper's network "
+        f"as this package trains it colours closer to the truth than leaving the photo gray (AuC "
+        f"{model['auc']:.3f} against {gray['auc']:.3f}, ab RMSE {model['ab_rmse']:.2f} against {gray['ab_rmse']:.2f}), "
+        f"but with {model['cf_pred'] / model['cf_true']:.0%} of the originals' colourfulness "
+        f"({model['cf_pred']:.1f} against {model['cf_true']:.1f}).",
+        f"The paper's {claims} qualitative claims, measured, give {supported + refuted + open_} computed verdicts "
+        f"(some claims have several parts): {supported} supported, {refuted} not supported, {open_} inconclusive "
+        f"(`notebooks/04_failure_analysis.ipynb`).",
+        "`make reproduce` reruns the tiny profile and compares every number with its published reference "
+        "(`results/tiny/`), ending with a table of what matched.",
+    ]
+
+
+def render_glance(results_root: Path = ROOT / "results") -> str:
+    """The README's first screen: a typical result, three sentences, the profiles table."""
+    primary = next((results_root / p for p in ("caltech101", "tiny") if (results_root / p / "evaluate").is_dir()), None)
+    if primary is None:
+        raise FileNotFoundError(f"{results_root}: no published results; run `make reproduce`")
+    lines = ["Generated from `results/` by `python -m colorization.reporting.readme`; do not edit by hand.", ""]
+    if (primary / "figures" / "typical.png").is_file():
+        lines += [
+            f"![Typical results (AuC nearest the median): gray input, colorization, original]"
+            f"(results/{primary.name}/figures/typical.png)",
+            "",
+        ]
+    lines += [" ".join(glance_sentences(primary)), ""]
+    lines += ["| profile | data | wall time of the published run | hardware | needs |", "|---|---|---|---|---|"]
+    lines += [profile_row(p, results_root) for p in PROFILES]
+    return "\n".join(lines)
 
 
 def _marker(profile: str, end: str) -> str:
@@ -74,7 +149,9 @@ def update(text: str, results_root: Path = ROOT / "results") -> str:
         profile = match.group("profile")
         return f"{_marker(profile, 'begin')}\n{render_section(profile, results_root)}\n{_marker(profile, 'end')}"
 
-    return pattern.sub(replace, text)
+    text = pattern.sub(replace, text)
+    glance = re.compile(r"<!-- glance:begin -->.*?<!-- glance:end -->", re.S)
+    return glance.sub(lambda _: f"<!-- glance:begin -->\n{render_glance(results_root)}\n<!-- glance:end -->", text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,8 +5,8 @@ A results folder that is published (committed under ``results/<profile>/``) goes
 
 * every text file (notebooks, JSON, CSV, Markdown, YAML, logs) has the checkout's absolute path
   replaced by ``.`` and its parent's by ``..`` (so ``/home/me/colorization/results/tiny`` reads
-  ``./results/tiny`` and the offline data copy beside the checkout ``../shared/...``), and the home
-  folder by ``~``;
+  ``./results/tiny`` and the offline data copy beside the checkout ``../shared/...``), the home
+  folder by ``~`` and the temporary folder by ``<tmp>``;
 * executed notebooks lose what changes on every run without meaning anything: papermill's and
   Jupyter's per-cell timestamps and durations, the run's start and end times;
 * stderr progress bars (tqdm's carriage-return redraws) are dropped from cell outputs: they are
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from pathlib import Path
 
 from colorization.io.files import write_text_atomic
@@ -37,7 +38,8 @@ def portable_text(text: str, root: Path, moved: dict | None = None) -> str:
     """
     root = root.resolve()
     pairs = [(Path(k).resolve(), v) for k, v in (moved or {}).items()]
-    for absolute, relative in (*pairs, (root, "."), (root.parent, ".."), (Path.home(), "~")):
+    temporary = Path(tempfile.gettempdir()).resolve()
+    for absolute, relative in (*pairs, (root, "."), (root.parent, ".."), (Path.home(), "~"), (temporary, "<tmp>")):
         if str(absolute) not in ("/", ""):
             text = re.sub(re.escape(str(absolute)) + r"(?=[/\\\"'\s,)\]]|$)", relative, text)
     return text

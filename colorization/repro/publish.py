@@ -37,6 +37,24 @@ def check_complete(run: Path, notebooks) -> None:
             raise ValueError(f"{run / relative}: missing; the run is incomplete")
 
 
+def record_timings(run: Path, notebooks) -> dict | None:
+    """``timings.json`` in ``run``: each notebook's wall time (papermill's, read before the
+    notebooks are made portable) and the machine it ran on (the analysis provenance's).
+    Nothing is written for notebooks already made portable (no durations left in them)."""
+    seconds = {}
+    for name in notebooks:
+        meta = json.loads((run / f"{name}.ipynb").read_text(encoding="utf-8")).get("metadata", {}).get("papermill", {})
+        if meta.get("duration") is not None:
+            seconds[name] = round(float(meta["duration"]), 1)
+    if not seconds:
+        return None
+    provenance = run / "analysis" / "provenance.json"
+    machine = json.loads(provenance.read_text(encoding="utf-8")).get("machine") if provenance.is_file() else None
+    record = {"notebook_seconds": seconds, "total_seconds": round(sum(seconds.values()), 1), "machine": machine}
+    write_text_atomic(run / "timings.json", json.dumps(record, indent=2) + "\n")
+    return record
+
+
 def swap_into(staging: Path, target: Path) -> None:
     """Put ``staging`` where ``target`` is, with one rename each way (the old copy removed last)."""
     old = target.with_name(f".old-{target.name}")
@@ -61,6 +79,7 @@ def publish(profile: str, run: Path, root: Path | None = None) -> Path:
     if staging.exists():
         shutil.rmtree(staging)
     shutil.copytree(run, staging)
+    record_timings(staging, PIPELINE)
     make_portable(staging, root, moved={run: f"./results/{profile}", staging: f"./results/{profile}"})
     swap_into(staging, target)
     readme_path = root / "README.md"

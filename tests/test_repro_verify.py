@@ -1,0 +1,104 @@
+"""The reviewer's path: published results are portable evidence, and a rerun is verified against them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from colorization.repro import evidence, verify
+
+ROOT = Path(__file__).resolve().parents[1]
+PUBLISHED = [p for p in (ROOT / "results" / "tiny", ROOT / "results" / "caltech101") if p.is_dir()]
+
+
+def test_committed_results_carry_no_machine_paths():
+    assert PUBLISHED, "no published results"
+    for folder in PUBLISHED:
+        assert evidence.absolute_paths(folder) == [], folder
+
+
+def test_committed_notebooks_do_not_churn():
+    for folder in PUBLISHED:
+        for path in folder.glob("*.ipynb"):
+            book = json.loads(path.read_text(encoding="utf-8"))
+            assert not set(evidence.CHURN_KEYS) & set(book["metadata"].get("papermill", {})), path
+            for cell in book["cells"]:
+                assert "execution" not in cell.get("metadata", {}), path
+                assert not set(evidence.CHURN_KEYS) & set(cell.get("metadata", {}).get("papermill", {})), path
+
+
+def test_portable_text_and_steady_notebook(tmp_path):
+    text = f'"{ROOT}/results/tiny" and {ROOT.parent}/shared/data and {tmp_path}/x.json'
+    portable = evidence.portable_text(text, ROOT)
+    assert portable.startswith('"./results/tiny" and ../shared/data and <tmp>/')
+    book = {
+        "metadata": {"papermill": {"start_time": "t", "duration": 1.0, "parameters": {}}},
+        "cells": [
+            {
+                "metadata": {"execution": {}, "papermill": {"duration": 2.0}},
+                "outputs": [
+                    {"output_type": "stream", "name": "stderr", "text": ["caching:  50%|#####     | 4/8\r"]},
+                    {"output_type": "stream", "name": "stderr", "text": ["UserWarning: something real\n"]},
+                    {"output_type": "stream", "name": "stdout", "text": ["9 images\n"]},
+                ],
+            }
+        ],
+    }
+    steady = evidence.steady_notebook(book)
+    assert steady["metadata"]["papermill"] == {"parameters": {}}
+    assert steady["cells"][0]["metadata"] == {"papermill": {}}
+    assert [o["text"][0] for o in steady["cells"][0]["outputs"]] == ["UserWarning: something real\n", "9 images\n"]
+
+
+@pytest.fixture()
+def rerun(tmp_path):
+    copy = tmp_path / "tiny"
+    shutil.copytree(ROOT / "results" / "tiny", copy)
+    return copy
+
+
+def edit_csv(path: Path, row: int, column: str, change):
+    table = pd.read_csv(path)
+    table.loc[row, column] = change(table.loc[row, column])
+    table.to_csv(path, index=False)
+
+
+def test_an_identical_rerun_reproduces(rerun, capsys):
+    assert verify.main(["--profile", "tiny", "--run", str(rerun)]) == 0
+    assert "**REPRODUCED**" in capsys.readouterr().out
+
+
+def test_a_move_within_tolerance_is_reported_not_failed(rerun, capsys):
+    edit_csv(rerun / "evaluate" / "per_image.csv", 0, "auc", lambda v: v + 1e-6)
+    assert verify.main(["--profile", "tiny", "--run", str(rerun)]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("| evaluate/per_image.csv"))
+    assert row.split("|")[3].strip() == "1"  # one value within tolerance
+
+
+def test_a_move_beyond_tolerance_fails_and_is_named(rerun, capsys):
+    edit_csv(rerun / "evaluate" / "per_image.csv", 0, "auc", lambda v: v + 0.01)
+    assert verify.main(["--profile", "tiny", "--run", str(rerun)]) == 1
+    out = capsys.readouterr().out
+    assert "auc" in out and "moved 0.01" in out and "**NOT REPRODUCED**" in out
+
+
+def test_a_changed_verdict_or_a_missing_table_fails(rerun, capsys):
+    edit_csv(
+        rerun / "analysis" / "verdicts.csv", 0, "verdict", lambda v: "supported" if v != "supported" else "inconclusive"
+    )
+    (rerun / "data" / "per_split.csv").unlink()
+    assert verify.main(["--profile", "tiny", "--run", str(rerun)]) == 1
+    out = capsys.readouterr().out
+    assert "verdict" in out and "data/per_split.csv missing" in out
+
+
+def test_gpu_kind_allows_more(rerun):
+    edit_csv(rerun / "evaluate" / "per_image.csv", 0, "psnr", lambda v: v + 0.05)
+    results = verify.compare_folders(ROOT / "results" / "tiny", rerun, "cpu")
+    assert not all(r.ok for r in results)
+    assert all(r.ok for r in verify.compare_folders(ROOT / "results" / "tiny", rerun, "gpu"))
