@@ -4,22 +4,51 @@ from __future__ import annotations
 
 import base64
 import datetime
+import html
 import io
 import json
+import re
+import shutil
+import struct
+import tempfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import SKIMAGE_DATA
+w = pytest.importorskip("ipywidgets")
 
-pytest.importorskip("ipywidgets")
-
-from colorization.app import ColorizerApp, load_upload  # noqa: E402
-from colorization.io.images import ImageError  # noqa: E402
+from colorization.app import (  # noqa: E402
+    MAX_UPLOAD_BYTES,
+    MODELS_KEPT,
+    WEIGHTS_DIR_ENV,
+    ColorizerApp,
+    cached_model,
+    download_name,
+    load_upload,
+    page_message,
+    upload_label,
+)
+from colorization.io.images import MAX_PIXELS, ImageError  # noqa: E402
+from colorization.weights import registry  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+ODD_NAMES = [
+    "..",
+    ".",
+    "",
+    "a" * 300 + ".png",
+    "bad\x00name.png",
+    "../../escaped.png",
+    "sub/dir/photo.png",
+    "C:\\fakepath\\photo.png",
+    "\x1b[31mred\x1b[0m.png",
+    "evil\u202egnp.png",
+    "line\nbreak.png",
+    "photo.png/",
+]
 
 
 def _upload(app: ColorizerApp, name: str, data: bytes) -> None:
@@ -40,6 +69,16 @@ def _png_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height and whose pixel data is a few bytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
+
+
 def _decode(png: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)))
 
@@ -50,9 +89,33 @@ def _click(app: ColorizerApp) -> None:
     assert not app.colorize_button.disabled
 
 
+def _error_text(app: ColorizerApp) -> str:
+    """The error line as the page shows it (the HTML's text)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", app.error.value))
+
+
+def _assert_plain_line(text: str) -> None:
+    """One line of plain text: no control characters (ANSI, NUL, newlines), no traceback, no server folder."""
+    assert text and not re.search(r"[\x00-\x1f\x7f]", text)
+    assert "Traceback" not in text and "/" not in text and "\\" not in text
+    assert tempfile.gettempdir() not in text and str(ROOT) not in text
+
+
+def _widgets(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _widgets(child)
+
+
 @pytest.fixture
-def app(model_file):
-    return ColorizerApp(weights=str(model_file))
+def small_photo(real_photos) -> bytes:
+    return _png_bytes(real_photos["coffee.png"][:40, :60])
+
+
+@pytest.fixture
+def app(model_file, monkeypatch):
+    monkeypatch.delenv(WEIGHTS_DIR_ENV, raising=False)
+    return ColorizerApp(weights_dir=model_file.parent, model="random.keras")
 
 
 def test_colour_upload_full_resolution(app, real_photos):
@@ -95,6 +158,7 @@ def test_sample_dropdown_replaces_the_upload(app):
     app.mode.value = "paper"
     _click(app)
     assert app.loaded.size == (300, 451) and app.error.value == ""
+    assert 'download="chelsea_colorized.png"' in app.download.value
 
 
 def test_bad_file_shows_the_clis_one_line_error(app):
@@ -107,16 +171,172 @@ def test_bad_file_shows_the_clis_one_line_error(app):
     assert str(error.value) == "holiday.jpg: empty file (0 bytes)"
 
 
-def test_bad_weights_and_no_input(tmp_path):
-    app = ColorizerApp(weights=str(tmp_path / "missing.keras"))
-    app.colorize_button.click()  # nothing chosen yet
-    assert "Choose an image first" in app.error.value
-    _upload(app, "tiny.png", (SKIMAGE_DATA / "chelsea.png").read_bytes())
+@pytest.mark.parametrize("name", ODD_NAMES, ids=repr)
+def test_an_uploads_name_is_only_a_label(app, small_photo, name, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the app's own temporary files go
+    _upload(app, name, small_photo)
+    label = upload_label(name)
+    assert app.status.value == f"Input: {label} (uploaded). Press Colorize."
     _click(app)
-    assert "missing.keras: no such weights file" in app.error.value
+    assert app.error.value == "" and app.status.value == "Done."
+    filename = re.search(r'download="([^"]*)"', app.download.value).group(1)
+    assert re.fullmatch(r"[\w-]{1,60}_colorized\.png", filename), filename
+    assert list(tmp_path.iterdir()) == []  # nothing left behind, nothing written next to it
+    # the same name on a bad file: one plain line that starts with the label
+    _upload(app, name + "x", b"not an image")
+    _click(app)
+    text = _error_text(app)
+    assert text.startswith(f"{upload_label(name + 'x')}: not an image") and app.status.value == "Failed."
+    _assert_plain_line(text)
 
 
-def test_notebook_is_thin():
+@pytest.mark.parametrize("name", ODD_NAMES, ids=repr)
+def test_labels_and_download_names_are_short_and_plain(name):
+    label = upload_label(name)
+    assert 0 < len(label) <= 80 and label.strip(".") and not re.search(r"[\x00-\x1f\x7f/\\\u202e]", label)
+    assert upload_label(label) == label
+    assert re.fullmatch(r"[\w-]{1,60}_colorized\.png", download_name(label))
+
+
+def test_the_limits_are_stated_and_an_oversized_upload_is_refused_before_reading(app, monkeypatch):
+    assert f"{MAX_UPLOAD_BYTES / 1e6:.0f} MB" in app.limits.value
+    assert f"{MAX_PIXELS / 1e6:.0f} megapixels" in app.limits.value
+    monkeypatch.setattr("colorization.app.parts.load_image", pytest.fail)  # nothing may be decoded
+    _upload(app, "huge.png", b"\0" * (MAX_UPLOAD_BYTES + 1))
+    text = _error_text(app)  # at once, before Colorize
+    assert (
+        text
+        == "huge.png: file is 40.0 MB, above the app's 40 MB upload limit; upload a smaller or more compressed copy"
+    )
+    assert app.upload.value == () and app.status.value == "Failed."
+    app.colorize_button.click()
+    assert "Choose an image first" in app.error.value
+    with pytest.raises(ImageError, match="upload limit"):
+        load_upload("huge.png", b"\0" * (MAX_UPLOAD_BYTES + 1))
+
+
+def test_an_upload_with_too_many_pixels_is_refused_from_its_header(app, monkeypatch):
+    monkeypatch.setattr("colorization.app.parts.load_image", pytest.fail)  # nothing may be decoded
+    _upload(app, "bomb.png", _png_header(20_000, 20_000))
+    _click(app)
+    text = _error_text(app)
+    assert (
+        text
+        == "bomb.png: image is 20000x20000 (400 megapixels), above the app's 200-megapixel limit; upload a smaller copy"
+    )
+
+
+def test_the_model_is_chosen_from_the_registry_not_typed(monkeypatch):
+    monkeypatch.delenv(WEIGHTS_DIR_ENV, raising=False)
+    app = ColorizerApp()
+    assert not any(isinstance(widget, w.Text) for widget in _widgets(app.widget))  # no path box
+    offered = [(label, choice.name, choice.path) for label, choice in app.weights.options]
+    assert [name for _, name, _ in offered] == list(registry()) == ["paper", "classification"]
+    assert all(path is None for _, _, path in offered)
+    for label, name, _ in offered:
+        assert label.startswith(f"{name}: {registry()[name]['description'][:40]}")
+    assert app.weights.value.name == "paper"
+    for label, choice in app.weights.options:  # user-facing: no repository files named
+        app.weights.value = choice
+        assert "Caltech-101" in app.weights_info.value
+        assert not re.search(r"\w/\w|\.(md|yaml|keras)\b", label + app.weights_info.value)
+    with pytest.raises(ValueError, match="no model named"):
+        ColorizerApp(model="/etc/passwd")
+
+
+@pytest.mark.parametrize("how", ["argument", "environment"])
+def test_a_served_folder_offers_its_keras_files_only(model_file, tmp_path, monkeypatch, small_photo, how):
+    folder = tmp_path / "models"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(model_file, folder / "mine.keras")
+    shutil.copy(model_file, folder / "sub" / "nested.keras")
+    (folder / "notes.txt").write_text("not a model")
+    (folder / "folder.keras").mkdir()
+    monkeypatch.setenv(WEIGHTS_DIR_ENV, str(folder) if how == "environment" else "")
+    app = ColorizerApp(weights_dir=folder if how == "argument" else None, model="mine.keras")
+    assert [choice.name for _, choice in app.weights.options] == ["paper", "classification", "mine.keras"]
+    assert all(str(tmp_path) not in label for label, _ in app.weights.options)
+    _upload(app, "photo.png", small_photo)
+    _click(app)
+    assert app.error.value == "" and app.status.value == "Done."
+
+
+def test_a_bad_model_in_the_served_folder_gives_one_plain_line(tmp_path, small_photo):
+    (tmp_path / "broken.keras").write_bytes(b"not a zip")
+    app = ColorizerApp(weights_dir=tmp_path, model="broken.keras")
+    _upload(app, "photo.png", small_photo)
+    _click(app)
+    text = _error_text(app)
+    assert text.startswith("broken.keras: not a ") and app.status.value == "Failed."
+    _assert_plain_line(text)
+    (tmp_path / "broken.keras").unlink()  # gone since the page was built
+    _click(app)
+    assert _error_text(app) == "broken.keras: no such weights file"
+
+
+def test_a_missing_served_folder_is_said_without_its_path(tmp_path):
+    app = ColorizerApp(weights_dir=tmp_path / "nowhere")
+    assert WEIGHTS_DIR_ENV in app.error.value and str(tmp_path) not in app.error.value
+    assert [choice.name for _, choice in app.weights.options] == ["paper", "classification"]
+
+
+def test_no_input_chosen(app):
+    app.colorize_button.click()
+    assert "Choose an image first" in app.error.value
+
+
+def test_at_most_two_models_stay_loaded(app, small_photo):
+    cached_model.cache_clear()
+    _upload(app, "photo.png", small_photo)
+    app.mode.value = "paper"
+    for _, choice in app.weights.options:  # random.keras, paper, classification
+        app.weights.value = choice
+        _click(app)
+        assert app.error.value == ""
+    assert cached_model.cache_info().maxsize == MODELS_KEPT == 2
+    assert cached_model.cache_info().currsize == 2 and cached_model.cache_info().misses == 3
+    _click(app)  # the last model again: from the cache
+    assert cached_model.cache_info().hits == 1
+
+
+def test_unexpected_errors_are_one_plain_line(app, small_photo, monkeypatch):
+    message = '\x1b[1;31mboom\x1b[0m in /srv/secret/model.py\nTraceback (most recent call last):\n  File "/srv/x.py"'
+
+    def explode(*args, **kwargs):
+        raise RuntimeError(message)
+
+    monkeypatch.setattr("colorization.app.page.colorize", explode)
+    _upload(app, "photo.png", small_photo)
+    _click(app)
+    text = _error_text(app)
+    assert text == "colorizing failed (RuntimeError): boom in model.py"
+    _assert_plain_line(text)
+
+
+@pytest.mark.parametrize(
+    "raw, shown",
+    [
+        ("/tmp/colorization-upload-x/upload: truncated", "upload: truncated"),
+        ("C:\\Users\\me\\x.keras: bad", "x.keras: bad"),
+        ("\x1b[31mred\x1b[0m text\x00\nnext line", "red text next line"),
+        ("ab/128 and 1/2", "ab/128 and 1/2"),
+        ("x" * 400, "x" * 299 + "…"),
+    ],
+)
+def test_page_message(raw, shown):
+    assert page_message(raw) == shown
+
+
+def test_notebook_is_thin_and_speaks_to_users():
     notebook = json.loads((ROOT / "notebooks" / "app.ipynb").read_text())
     code = "".join("".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code")
-    assert "ColorizerApp" in code and len(code.splitlines()) <= 5
+    assert "ColorizerApp" in code and len([line for line in code.splitlines() if line.strip()]) <= 2
+    text = "".join("".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "markdown")
+    assert text.startswith("# ")
+    for developer_words in ("colorization/", "voila", "Voilà", "`", ".py", "logic"):
+        assert developer_words not in text
+
+
+def test_voila_raises_its_websocket_limit_above_the_upload_limit():
+    settings = json.loads((ROOT / "voila.json").read_text())["Voila"]["tornado_settings"]
+    assert settings["websocket_max_message_size"] >= MAX_UPLOAD_BYTES + 1_000_000  # the file and its message

@@ -7,8 +7,15 @@ ipywidgets, shown by ``notebooks/app.ipynb`` in JupyterLab or standalone by Voil
     from colorization.app import ColorizerApp
     ColorizerApp().widget
 
-All the work is the library's: :func:`colorization.io.images.load_image` reads the file
-(a bad one gives the CLI's one-line :class:`~colorization.io.images.ImageError`),
+A page user chooses among the registered models (:func:`colorization.weights.registry`)
+and, only where the person serving the app names one folder (``weights_dir`` or
+``$COLORIZATION_APP_WEIGHTS_DIR``), that folder's ``.keras`` files; no path can be typed.
+An upload's name is only a label (:func:`upload_label`); its bytes are read from a
+temporary file the app names, after the app's own limits (``MAX_UPLOAD_BYTES`` and the
+package's ``MAX_PIXELS``). Every error is one plain line (:func:`page_message`), never
+a traceback or a server path. The last ``MODELS_KEPT`` models stay loaded.
+
+All the work is the library's: :func:`colorization.io.images.load_image` reads the file,
 :func:`colorization.colorize.colorize` colorizes it, :func:`colorization.colorize.neutral_gray`
 makes the gray input, :func:`colorization.metrics.image_metrics` scores a colour
 original and :func:`colorization.fast.png.encode_png` encodes the PNG to save. The work
@@ -19,24 +26,48 @@ follow it. Without a browser the widgets can be driven directly (set
 
 from colorization.app.page import ColorizerApp
 from colorization.app.parts import (
+    MAX_UPLOAD_BYTES,
+    MODELS_KEPT,
     PREVIEW_SIDE,
+    WEIGHTS_DIR_ENV,
+    WeightsChoice,
+    cached_model,
     download_link,
+    download_name,
     has_colour,
+    load_choice,
     load_upload,
     metrics_table,
+    model_summary,
+    page_message,
     preview,
     result_png,
     sample_options,
+    served_weights_dir,
+    upload_label,
+    weights_choices,
 )
 
 __all__ = [
+    "MAX_UPLOAD_BYTES",
+    "MODELS_KEPT",
     "PREVIEW_SIDE",
+    "WEIGHTS_DIR_ENV",
     "ColorizerApp",
+    "WeightsChoice",
+    "cached_model",
     "download_link",
+    "download_name",
     "has_colour",
+    "load_choice",
     "load_upload",
     "metrics_table",
+    "model_summary",
+    "page_message",
     "preview",
     "result_png",
     "sample_options",
+    "served_weights_dir",
+    "upload_label",
+    "weights_choices",
 ]

@@ -7,20 +7,37 @@ import threading
 from pathlib import Path
 
 from colorization.app.parts import (
+    MAX_UPLOAD_BYTES,
+    WEIGHTS_DIR_ENV,
+    WeightsChoice,
+    check_upload_size,
     download_link,
+    download_name,
     has_colour,
+    load_choice,
     load_upload,
     metrics_table,
+    model_summary,
+    page_message,
     preview,
     result_png,
     sample_options,
+    served_weights_dir,
+    upload_label,
+    weights_choices,
 )
 from colorization.colorize import colorize, network_view, neutral_gray
 from colorization.fast.png import encode_png
-from colorization.io.images import ImageError, LoadedImage, load_image, to_uint8
+from colorization.io.images import MAX_PIXELS, ImageError, LoadedImage, load_image, to_uint8
 
 MODE_OPTIONS = (("full resolution", "full"), ("the paper's 256x256 crop", "paper"))
-REFERENCE_LABEL = "shipped reference model"
+LIMITS_TEXT = (
+    f"Images up to {MAX_UPLOAD_BYTES / 1e6:.0f} MB and {MAX_PIXELS / 1e6:.0f} megapixels "
+    "(JPEG, PNG, GIF, TIFF, WebP, BMP ...)."
+)
+NO_FOLDER_NOTICE = (
+    f"The model folder this server names ({WEIGHTS_DIR_ENV}) is not a folder; only the shipped models are offered."
+)
 
 
 class ColorizerApp:
@@ -28,8 +45,13 @@ class ColorizerApp:
 
     Parameters
     ----------
-    weights : str, optional
-        Initial ``.keras`` path; empty or None for the shipped reference model.
+    weights_dir : str or Path, optional
+        One folder whose ``.keras`` files the page offers besides the registered models;
+        by default ``$COLORIZATION_APP_WEIGHTS_DIR``, and none if that is unset. Nothing
+        else on the server can be chosen from the page.
+    model : str, optional
+        The model selected at first: a registered name (``"paper"``, ``"classification"``)
+        or a file name in ``weights_dir``; by default the first one offered.
 
     Attributes
     ----------
@@ -43,11 +65,10 @@ class ColorizerApp:
         :func:`colorization.metrics.image_metrics` of the last result, if the input had colour.
     """
 
-    def __init__(self, weights: str | None = None):
+    def __init__(self, weights_dir: str | Path | None = None, model: str | None = None):
         import ipywidgets as w
 
-        self._models: dict[str, object] = {}
-        self._source: tuple | None = None  # ("upload", name, bytes) or ("sample", path)
+        self._source: tuple | None = None  # (kind, label, what): ("upload", label, bytes) or ("sample", label, path)
         self._thread: threading.Thread | None = None
         self._syncing = False
         self.result = self.png = self.metrics = None
@@ -57,19 +78,15 @@ class ColorizerApp:
         self.sample = w.Dropdown(
             options=sample_options(), value=None, description="or sample", layout=w.Layout(width="420px")
         )
-        self.weights = w.Text(
-            value=weights or "",
-            placeholder=f"empty: {REFERENCE_LABEL}",
-            description="Weights",
-            layout=w.Layout(width="420px"),
-        )
+        self.limits = w.HTML(f"<small>{html.escape(LIMITS_TEXT)}</small>")
+        self.error = w.HTML(value="")
+        self._build_weights(w, served_weights_dir(weights_dir), model)
         self.mode = w.ToggleButtons(
             options=MODE_OPTIONS, value="full", description="Mode", style={"button_width": "auto"}
         )
         self.colorize_button = w.Button(description="Colorize", button_style="primary", icon="paint-brush")
         self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, layout=w.Layout(width="300px"))
         self.status = w.Label(value="Upload an image or pick a sample photo, then press Colorize.")
-        self.error = w.HTML(value="")
         self.size = w.Label(value="")
         self._build_result_area(w)
 
@@ -79,7 +96,9 @@ class ColorizerApp:
         self.widget = w.VBox(
             [
                 w.HBox([self.upload, self.sample]),
+                self.limits,
                 self.weights,
+                self.weights_info,
                 self.mode,
                 w.HBox([self.colorize_button, self.progress, self.status]),
                 self.error,
@@ -90,6 +109,24 @@ class ColorizerApp:
             ]
         )
         self.widget.add_class("colorization-app")
+
+    def _build_weights(self, w, folder: Path | None, model: str | None) -> None:
+        """The model dropdown: the registered models and the served folder's files, nothing typed."""
+        choices = weights_choices(folder)
+        if model is not None and model not in {choice.name for choice in choices}:
+            raise ValueError(f"no model named {model!r} is offered (offered: {', '.join(c.name for c in choices)})")
+        initial = next((choice for choice in choices if choice.name == model), choices[0] if choices else None)
+        self.weights = w.Dropdown(
+            options=[(choice.label, choice) for choice in choices],
+            value=initial,
+            description="Model",
+            layout=w.Layout(width="100%", max_width="820px"),
+        )
+        self.weights_info = w.HTML(value="")
+        self.weights.observe(self._on_weights, names="value")
+        self._on_weights({"new": initial})
+        if folder is not None and not folder.is_dir():
+            self.error.value = _error_html(NO_FOLDER_NOTICE)
 
     def _build_result_area(self, w) -> None:
         """The three image panels (gray input, colorization, original), the download link, the metrics."""
@@ -109,29 +146,54 @@ class ColorizerApp:
         self.metrics_html = w.HTML(value="")
         self.download = w.HTML(value="")
 
-    # --- choosing the input -------------------------------------------------------
+    # --- choosing the input and the model --------------------------------------------
     def _on_upload(self, change) -> None:
         if self._syncing or not change["new"]:
             return
         item = change["new"][0]
-        self._source = ("upload", item["name"], bytes(item["content"]))
-        self._syncing = True
+        label = upload_label(item.get("name"))
+        content = item.get("content") or b""
         try:
-            self.sample.value = None
-        finally:
-            self._syncing = False
-        self.status.value = f"Input: {item['name']} (uploaded). Press Colorize."
+            check_upload_size(label, memoryview(content).nbytes)
+        except ImageError as error:  # refused before it is read; the widget lets go of the bytes
+            self._set_source(None, upload=True, sample=True)
+            self._show_error(str(error))
+            return
+        self._set_source(("upload", label, content), sample=True)
+        self.error.value = ""
+        self.status.value = f"Input: {label} (uploaded). Press Colorize."
 
     def _on_sample(self, change) -> None:
         if self._syncing or change["new"] is None:
             return
-        self._source = ("sample", change["new"])
+        label = Path(change["new"]).name
+        self._set_source(("sample", label, change["new"]), upload=True)
+        self.error.value = ""
+        self.status.value = f"Input: {label} (sample). Press Colorize."
+
+    def _set_source(self, source: tuple | None, upload: bool = False, sample: bool = False) -> None:
+        """Remember the chosen input and clear the input controls named (the last choice wins)."""
+        self._source = source
         self._syncing = True
         try:
-            self.upload.value = ()
+            if upload:
+                self.upload.value = ()
+            if sample:
+                self.sample.value = None
         finally:
             self._syncing = False
-        self.status.value = f"Input: {Path(change['new']).name} (sample). Press Colorize."
+
+    def _on_weights(self, change) -> None:
+        from colorization.weights import registry
+
+        choice = change["new"]
+        if choice is None:
+            text = "No model is available on this server."
+        elif choice.path is None:
+            text = model_summary(registry().get(choice.name, {}).get("description", ""))
+        else:
+            text = "a model file provided by this server"
+        self.weights_info.value = f"<small style='color:#555'>{html.escape(page_message(text))}</small>"
 
     # --- the work ---------------------------------------------------------------------
     def on_colorize(self, _button=None) -> None:
@@ -141,9 +203,12 @@ class ColorizerApp:
         if self._source is None:
             self._show_error("Choose an image first: upload one or pick a sample photo.")
             return
+        if self.weights.value is None:
+            self._show_error("No model is available on this server.")
+            return
         self.colorize_button.disabled = True
         self._thread = threading.Thread(
-            target=self._run, args=(self._source, self.weights.value.strip(), self.mode.value), daemon=True
+            target=self._run, args=(self._source, self.weights.value, self.mode.value), daemon=True
         )
         self._thread.start()
 
@@ -157,65 +222,66 @@ class ColorizerApp:
         self.status.value = message
 
     def _show_error(self, message: str) -> None:
-        self.error.value = f'<span class="colorization-error" style="color:#b00020">{html.escape(message)}</span>'
+        self.error.value = _error_html(message)
         self.status.value = "Failed."
         self.progress.bar_style = "danger"
 
-    def _run(self, source: tuple, weights: str, mode: str) -> None:
+    def _run(self, source: tuple, choice: WeightsChoice, mode: str) -> None:
         from colorization.weights import WeightsError
 
         self.error.value = ""
         self.progress.bar_style = ""
         try:
             self._step(0.05, "Reading the image ...")
-            if source[0] == "upload":
-                image = load_upload(source[1], source[2])
-            else:
-                image = load_image(source[1])
-            self.loaded = image
-            height, width = image.size
-            self._step(0.2, f"Loading the weights ({weights or REFERENCE_LABEL}) ...")
-            model = self._model(weights)
-            self._step(0.4, f"Colorizing {width}x{height} ...")
-            result = colorize(model, image, mode)
-            self._step(0.7, "Preparing the views ...")
-            original = network_view(image.rgb, "paper") if mode == "paper" else to_uint8(image.rgb)
-            coloured = has_colour(image)
-            metrics = None
-            if coloured:
-                from colorization.metrics import image_metrics
-
-                self._step(0.75, "Measuring against the original ...")
-                metrics = image_metrics(result.rgb, original)
-            self._step(0.85, "Encoding the PNG ...")
-            png = result_png(result)
-            out_h, out_w = result.rgb.shape[:2]
-            self.gray_image.value = encode_png(preview(neutral_gray(original)))
-            self.result_image.value = encode_png(preview(to_uint8(result.rgb)))
-            if coloured:
-                self.original_image.value = encode_png(preview(original))
-            self.original_panel.layout.display = None if coloured else "none"
-            self.images.layout.display = "flex"
-            self.metrics_html.value = metrics_table(metrics) if coloured else ""
-            stem = Path(image.path).stem or "image"
-            self.download.value = download_link(
-                png, f"{stem}_colorized.png", f"Save the colorization as PNG ({out_w}x{out_h})"
-            )
-            self.size.value = f"result: {out_w}x{out_h} pixels (input {width}x{height}, mode {mode})"
-            self.result, self.png, self.metrics = result, png, metrics
-            self.progress.bar_style = "success"
-            self._step(1.0, "Done.")
+            kind, label, what = source
+            image = load_upload(label, what) if kind == "upload" else load_image(what)
+            self._step(0.2, "Loading the model ...")
+            model = load_choice(choice)
+            self._show_result(image, self._colorize(model, image, mode), mode, download_name(label))
         except (ImageError, WeightsError) as error:
             self._show_error(str(error))
         except Exception as error:  # shown in the page, not lost in a thread
-            self._show_error(f"{type(error).__name__}: {' '.join(str(error).split())}")
+            self._show_error(f"colorizing failed ({type(error).__name__}): {error}")
         finally:
             self.colorize_button.disabled = False
 
-    def _model(self, weights: str):
-        """The model for ``weights`` (empty: the reference), loaded once and kept."""
-        from colorization.weights import load_weights
+    def _colorize(self, model, image: LoadedImage, mode: str) -> tuple:
+        """Colorize ``image``, following on the progress bar: (result, original view, metrics or None, PNG)."""
+        height, width = image.size
+        self._step(0.4, f"Colorizing {width}x{height} ...")
+        result = colorize(model, image, mode)
+        self._step(0.7, "Preparing the views ...")
+        original = network_view(image.rgb, "paper") if mode == "paper" else to_uint8(image.rgb)
+        metrics = None
+        if has_colour(image):
+            from colorization.metrics import image_metrics
 
-        if weights not in self._models:
-            self._models[weights] = load_weights(Path(weights).expanduser() if weights else None)
-        return self._models[weights]
+            self._step(0.75, "Measuring against the original ...")
+            metrics = image_metrics(result.rgb, original)
+        self._step(0.85, "Encoding the PNG ...")
+        return result, original, metrics, result_png(result)
+
+    def _show_result(self, image: LoadedImage, outcome: tuple, mode: str, filename: str) -> None:
+        """Put a finished colorization on the page: the three views, the metrics, the download link."""
+        result, original, metrics, png = outcome
+        height, width = image.size
+        out_h, out_w = result.rgb.shape[:2]
+        self.loaded = image
+        self.gray_image.value = encode_png(preview(neutral_gray(original)))
+        self.result_image.value = encode_png(preview(to_uint8(result.rgb)))
+        coloured = metrics is not None
+        if coloured:
+            self.original_image.value = encode_png(preview(original))
+        self.original_panel.layout.display = None if coloured else "none"
+        self.images.layout.display = "flex"
+        self.metrics_html.value = metrics_table(metrics) if coloured else ""
+        self.download.value = download_link(png, filename, f"Save the colorization as PNG ({out_w}x{out_h})")
+        self.size.value = f"result: {out_w}x{out_h} pixels (input {width}x{height}, mode {mode})"
+        self.result, self.png, self.metrics = result, png, metrics
+        self.progress.bar_style = "success"
+        self._step(1.0, "Done.")
+
+
+def _error_html(message: str) -> str:
+    """``message`` as the page's error line: plain text (see :func:`page_message`), escaped."""
+    return f'<span class="colorization-error" style="color:#b00020">{html.escape(page_message(message))}</span>'
