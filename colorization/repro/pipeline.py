@@ -1,10 +1,14 @@
 """Run the notebook pipeline for a profile: ``python -m colorization.repro.pipeline --profile tiny``.
 
-A profile (``profiles/<name>.yaml``) gives parameters shared by every notebook
-(``common``) and per notebook (``notebooks``). Each notebook in ``notebooks/`` is run
-in order by papermill with the ``python3`` kernel; the executed copy goes to
-``results/<profile>/<notebook>.ipynb`` next to the tables and figures it writes.
-A failing notebook stops the run with its name, the failing cell and the error.
+A profile (``profiles/<name>.yaml``, checked by ``colorization.repro.profiles``) gives
+parameters shared by every notebook (``common``) and per notebook (``notebooks``). Each
+notebook in ``notebooks/`` is run in order by papermill with the ``python3`` kernel, in
+the notebooks' folder as JupyterLab would (relative paths are taken from the project
+root: ``colorization.repro.paths.resolve``), its output streamed to the terminal
+(``--quiet``: one line per notebook). The run writes into a staging folder that replaces
+``results/<profile>/`` only when every notebook succeeded (``colorization.repro.staging``);
+a failing notebook stops the run with its name, the failing cell and the error, and
+leaves the last good results as they were.
 """
 
 from __future__ import annotations
@@ -14,57 +18,55 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 from colorization.io.paths import project_root
+from colorization.repro import staging
+from colorization.repro.profiles import Profile, ProfileError, load_profile, parse_type
 
 ROOT = project_root(__file__)
 NOTEBOOKS_DIR = ROOT / "notebooks"
-PROFILES_DIR = ROOT / "profiles"
 PIPELINE = ("01_data", "02_train", "03_evaluate", "04_failure_analysis", "05_figures")
 
 
 class PipelineError(RuntimeError):
-    """A notebook failed; the message names it and the cell."""
+    """A notebook failed, or cannot be run; the message names it and the cell."""
 
 
-def load_profile(name_or_path: str | Path) -> dict:
-    """Read a profile by name (``profiles/<name>.yaml``) or path."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = PROFILES_DIR / f"{name_or_path}.yaml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.yaml")))
-        raise PipelineError(f"{path}: no such profile (known: {known})")
-    profile = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    profile.setdefault("name", path.stem)
-    profile.setdefault("common", {})
-    profile.setdefault("notebooks", {})
-    return profile
-
-
-def notebook_parameters(profile: dict, notebook: str, results_dir: Path) -> dict:
-    """The parameters papermill injects into ``notebook`` for ``profile``.
-
-    ``common`` values go to every notebook that declares them; a notebook's own
-    section must name only parameters it declares (a typo is an error, not ignored).
-    """
+def declared_parameters() -> dict[str, dict[str, frozenset[str]]]:
+    """Notebook -> parameter -> the kinds its parameters cell declares (papermill's inspection)."""
     import papermill
 
-    declared = set(papermill.inspect_notebook(str(NOTEBOOKS_DIR / f"{notebook}.ipynb")))
-    own = profile["notebooks"].get(notebook) or {}
-    unknown = sorted(set(own) - declared)
-    if unknown:
-        raise PipelineError(
-            f"{notebook}: the profile sets parameters the notebook does not declare: {', '.join(unknown)}"
-        )
-    shared = {"profile": profile["name"], "results_dir": str(results_dir), **profile["common"]}
-    return {**{k: v for k, v in shared.items() if k in declared}, **own}
+    declared = {}
+    for notebook in PIPELINE:
+        path = NOTEBOOKS_DIR / f"{notebook}.ipynb"
+        declared[notebook] = {}
+        for name, parameter in papermill.inspect_notebook(str(path)).items():
+            try:
+                declared[notebook][name] = parse_type(parameter["inferred_type_name"])
+            except ValueError as error:
+                raise PipelineError(f"{path}: parameter {name} {error}") from None
+    return declared
 
 
-def run_notebook(notebook: str, parameters: dict, results_dir: Path, timeout_s: int) -> Path:
-    """Execute one notebook with papermill; return the executed copy's path."""
+def shown_path(path: Path) -> str:
+    """``path`` as the terminal shows it: relative to the project root when inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def notebook_parameters(profile: Profile, notebook: str, results_dir: Path, declared: dict) -> dict:
+    """The parameters papermill injects into ``notebook``: the profile's (checked) values,
+    the profile's name and the results folder."""
+    given = {"profile": profile.name, "results_dir": str(results_dir.resolve())}
+    return {
+        **{k: v for k, v in given.items() if k in declared[notebook]},
+        **profile.parameters(notebook, declared[notebook]),
+    }
+
+
+def run_notebook(notebook: str, parameters: dict, results_dir: Path, timeout_s: int, quiet: bool = False) -> Path:
+    """Execute one notebook with papermill into ``results_dir``; return the executed copy's path."""
     import papermill
+    from jupyter_client.kernelspec import NoSuchKernel
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     source = NOTEBOOKS_DIR / f"{notebook}.ipynb"
@@ -75,39 +77,75 @@ def run_notebook(notebook: str, parameters: dict, results_dir: Path, timeout_s: 
             str(target),
             parameters=parameters,
             kernel_name="python3",
-            cwd=str(ROOT),
+            cwd=str(NOTEBOOKS_DIR),
             execution_timeout=timeout_s,
             progress_bar=False,
-            log_output=False,
+            stdout_file=None if quiet else sys.stdout,
+            stderr_file=None if quiet else sys.stderr,
         )
     except PapermillExecutionError as error:
         message = " ".join(str(error.evalue).split())[:400]
         raise PipelineError(
             f"{notebook}: cell {error.exec_count} failed: {error.ename}: {message} (executed copy: {target})"
         ) from None
+    except (CellTimeoutError, DeadKernelError) as error:
+        message = " ".join(str(error).split())[:400]
+        raise PipelineError(f"{notebook}: {type(error).__name__}: {message} (executed copy: {target})") from None
+    except NoSuchKernel:
+        raise PipelineError(
+            f"{notebook}: no python3 Jupyter kernel; run: python -m ipykernel install --sys-prefix --name python3"
+        ) from None
     return target
 
 
 def run_pipeline(
-    profile_name: str, only: list[str] | None = None, results_root: Path | None = None, timeout_s: int | None = None
+    profile_name: str,
+    only: list[str] | None = None,
+    results_root: Path | None = None,
+    timeout_s: int | None = None,
+    quiet: bool = False,
 ) -> list[Path]:
-    """Run the profile's notebooks in order; return the executed copies."""
-    profile = load_profile(profile_name)
-    results_dir = (results_root or ROOT / "results") / profile["name"]
-    results_dir.mkdir(parents=True, exist_ok=True)
-    timeout = timeout_s or int(profile.get("timeout_s", 1800))
-    executed = []
-    for notebook in PIPELINE:
-        if only and notebook not in only:
-            continue
-        start = time.perf_counter()
-        print(f"[{profile['name']}] {notebook} ...", flush=True)
-        executed.append(
-            run_notebook(notebook, notebook_parameters(profile, notebook, results_dir), results_dir, timeout)
-        )
-        shown = executed[-1].relative_to(ROOT) if executed[-1].is_relative_to(ROOT) else executed[-1]
-        print(f"[{profile['name']}] {notebook} done in {time.perf_counter() - start:.0f} s -> {shown}", flush=True)
+    """Run the profile's notebooks in order; return the executed copies in ``results/<profile>/``.
+
+    Raises ProfileError for a bad profile (before anything runs) and PipelineError for a
+    failing notebook (``results/<profile>/`` is then as it was).
+    """
+    declared = declared_parameters()
+    profile = load_profile(profile_name, declared)
+    if timeout_s is not None and timeout_s <= 0:
+        raise PipelineError(f"--timeout {timeout_s}: must be a positive number of seconds")
+    final = Path(results_root or ROOT / "results") / profile.name
+    refuse_foreign_folder(final)
+    with staging.locked(final):
+        folder = staging.start(final)
+        executed = [
+            run_step(profile, notebook, folder, declared, timeout_s or profile.timeout_s, quiet)
+            for notebook in PIPELINE
+            if not only or notebook in only
+        ]
+        staging.promote(folder, final)
+    print(f"[{profile.name}] results in {shown_path(final)}", flush=True)
+    return [final / path.name for path in executed]
+
+
+def run_step(profile: Profile, notebook: str, folder: Path, declared: dict, timeout_s: int, quiet: bool) -> Path:
+    """One notebook of the pipeline, between a start and a done line."""
+    start = time.perf_counter()
+    print(f"[{profile.name}] {notebook} ...", flush=True)
+    parameters = notebook_parameters(profile, notebook, folder, declared)
+    try:
+        executed = run_notebook(notebook, parameters, folder, timeout_s, quiet)
+    except PipelineError as error:
+        raise PipelineError(f"{error}; the last good results are unchanged") from None
+    print(f"[{profile.name}] {notebook} done in {time.perf_counter() - start:.0f} s", flush=True)
     return executed
+
+
+def refuse_foreign_folder(final: Path) -> None:
+    """PipelineError if ``final`` exists but holds no executed notebook (not a profile's results,
+    e.g. ``results/app``): a run would replace it whole."""
+    if final.exists() and not any((final / f"{notebook}.ipynb").is_file() for notebook in PIPELINE):
+        raise PipelineError(f"{final}: exists and holds no results of the pipeline; give the profile another name")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,12 +153,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="tiny", help="profile name or YAML path (default: tiny)")
     parser.add_argument("--only", nargs="+", choices=PIPELINE, help="run only these notebooks")
     parser.add_argument("--timeout", type=int, help="seconds per cell (default: the profile's timeout_s)")
+    parser.add_argument("--quiet", action="store_true", help="one line per notebook instead of their output")
+    parser.add_argument(
+        "--results-root", type=Path, help="the folder of the profiles' results folders (default: results/)"
+    )
     args = parser.parse_args(argv)
     try:
-        run_pipeline(args.profile, args.only, timeout_s=args.timeout)
-    except PipelineError as error:
+        run_pipeline(args.profile, args.only, args.results_root, args.timeout, args.quiet)
+    except (PipelineError, ProfileError, staging.StagingError) as error:
         print(f"pipeline: {error}", file=sys.stderr)
         return 1
+    except OSError as error:  # e.g. a full disk while staging
+        print(f"pipeline: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("pipeline: interrupted; the last good results are unchanged", file=sys.stderr)
+        return 130
     return 0
 
 
