@@ -111,14 +111,18 @@ def lab_rate(images, batch_size: int, batches: int, threads: int) -> float:
 def report_gather(images, args, thread_counts) -> None:
     for threads in thread_counts:
         per_s, img_s = gather_rate(images, args.batch_size, args.batches, args.chunk, threads)
-        print(f"planned + gathered batches of {args.batch_size}x256x256x3 uint8, {args.chunk} at a time, "
-              f"{threads} thread(s): {per_s:8.1f} batches/s = {img_s:8.0f} images/s")
+        print(
+            f"planned + gathered batches of {args.batch_size}x256x256x3 uint8, {args.chunk} at a time, "
+            f"{threads} thread(s): {per_s:8.1f} batches/s = {img_s:8.0f} images/s"
+        )
 
 
 def pack_mode(args, scratch: Path) -> int:
     pack = load_pack(args.pack)
-    print(f"pack: {pack.path}, {len(pack)} images, {pack.path.stat().st_size / 2**20:.1f} MiB, "
-          f"q{pack.meta.get('quality')}")
+    print(
+        f"pack: {pack.path}, {len(pack)} images, {pack.path.stat().st_size / 2**20:.1f} MiB, "
+        f"q{pack.meta.get('quality')}"
+    )
     for workers in sorted({1, args.workers}):
         cache, seconds = timed(cache_from_pack, pack, scratch / "cache", workers=workers, progress=False, rebuild=True)
         print(f"pack -> cache, {workers} worker(s): {len(pack) / seconds:8.1f} images/s ({seconds:.1f} s)")
@@ -131,8 +135,10 @@ def pack_mode(args, scratch: Path) -> int:
         return 0
     for threads in (0, 8):
         rate = lab_rate(train, args.batch_size, args.batches, threads)
-        print(f"planned + gathered batches -> {keras.backend.backend()} device -> lab_batch (flips), "
-              f"{threads} thread(s): {rate:8.0f} images/s")
+        print(
+            f"planned + gathered batches -> {keras.backend.backend()} device -> lab_batch (flips), "
+            f"{threads} thread(s): {rate:8.0f} images/s"
+        )
     return 0
 
 
@@ -145,19 +151,23 @@ def caltech_mode(args, scratch: Path) -> int:
     print(f"files: {n_files} (usable {n_used}, excluded {n_files - n_used})")
     print(f"inspection, {args.workers} workers: {n_files / seconds:8.1f} files/s ({seconds:.1f} s)")
     for workers in sorted({1, args.workers}):
-        cache, seconds = timed(build_cache, manifest, scratch / "cache", workers=workers, progress=False,
-                               rebuild=True)
-        print(f"cache build, {workers} worker(s): {n_used / seconds:8.1f} images/s ({seconds:.1f} s, "
-              f"{cache.images.nbytes / 2**20:.0f} MiB)")
+        cache, seconds = timed(build_cache, manifest, scratch / "cache", workers=workers, progress=False, rebuild=True)
+        print(
+            f"cache build, {workers} worker(s): {n_used / seconds:8.1f} images/s ({seconds:.1f} s, "
+            f"{cache.images.nbytes / 2**20:.0f} MiB)"
+        )
     cache, seconds = timed(build_cache, manifest, scratch / "cache", progress=False)
     print(f"cache reuse (manifest unchanged): {seconds * 1000:.1f} ms")
     report_gather(cache_data(cache).train, args, sorted({0, 1, args.workers}))
     for quality in (int(q) for q in args.qualities.split(",")):
-        path, seconds = timed(write_pack, manifest, scratch / f"pack-q{quality}", quality=quality,
-                              workers=args.workers, progress=False)
+        path, seconds = timed(
+            write_pack, manifest, scratch / f"pack-q{quality}", quality=quality, workers=args.workers, progress=False
+        )
         per_image = path.stat().st_size / n_used
-        print(f"pack q{quality}: {per_image / 1024:.1f} KiB/image -> {int(50 * 2**20 / per_image)} images "
-              f"per 50 MiB (encode {n_used / seconds:.0f} images/s)")
+        print(
+            f"pack q{quality}: {per_image / 1024:.1f} KiB/image -> {int(50 * 2**20 / per_image)} images "
+            f"per 50 MiB (encode {n_used / seconds:.0f} images/s)"
+        )
         _, seconds = timed(cache_from_pack, path, workers=args.workers, progress=False)
         print(f"pack q{quality} -> cache, {args.workers} workers: {n_used / seconds:8.1f} images/s")
     return 0
@@ -169,8 +179,12 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="parallel workers to compare with 1")
     parser.add_argument("--batch-size", type=int, default=64, help="training batch size (default 64, the trainer's)")
     parser.add_argument("--batches", type=int, default=200, help="batches per batch-rate measurement")
-    parser.add_argument("--chunk", type=int, default=1,
-                        help="batches gathered at a time (1: fit; the JAX loop's host placement: steps_per_execution)")
+    parser.add_argument(
+        "--chunk",
+        type=int,
+        default=1,
+        help="batches gathered at a time (1: fit; the JAX loop's host placement: steps_per_execution)",
+    )
     parser.add_argument("--qualities", default="80,85", help="JPEG qualities for the pack size figures")
     parser.add_argument("--tmp", help="scratch folder (default: a new temporary folder)")
     parser.add_argument("--pack", help="measure this pack (folder or pack.npz) instead of Caltech-101 files")

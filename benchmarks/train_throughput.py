@@ -72,18 +72,17 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 import numpy as np  # noqa: E402
 
 FLOP_PER_TRAIN_IMAGE = 45.6e9  # 3 x 15.2 GFLOP forward (docs/paper.md, "Network (exact)"; docs/measurements.md)
-
-
 SHORT = {"bf16": "mixed_bfloat16", "fp32": "float32"}
-DEFAULT_RUNS = ("model:bf16:256,device:bf16:256,model:bf16:64,device:bf16:64,host:bf16:256,fit:bf16:256,"
-                "model:fp32:128,device:fp32:128")
+DEFAULT_RUNS = (
+    "model:bf16:256,device:bf16:256,model:bf16:64,device:bf16:64,host:bf16:256,fit:bf16:256,"
+    "model:fp32:128,device:fp32:128"
+)
 
 
 def _parse(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--runs", default=DEFAULT_RUNS,
-                   help="comma list of variant:precision:batch (variant: model, device, host, fit; "
-                        "precision: bf16, fp32), run in this order")
+    runs_help = "comma list of variant:precision:batch (variant: model, device, host, fit; precision: bf16, fp32)"
+    p.add_argument("--runs", default=DEFAULT_RUNS, help=runs_help + ", run in this order")
     p.add_argument("--size", type=int, default=256, help="image side (256: the paper's)")
     p.add_argument("--images", type=int, default=8192, help="training images for the trainer variants")
     p.add_argument("--val-images", type=int, default=256)
@@ -114,18 +113,9 @@ def _random_uint8(n: int, size: int, seed: int) -> np.ndarray:
     return np.concatenate([block] * (-(-n // len(block))))[:n]
 
 
-def bench_model(precision: str, batch: int, args) -> dict:
+def _resident_step(network, optimizer, loss, lightness, ab):
+    """One training step on a fixed (L, ab) batch, as ``lax.scan`` body: the trainer's pieces, no data path."""
     import jax
-    import jax.numpy as jnp
-
-    from colorization.fast.lab_ops import lab_batch
-    from colorization.training.config import TrainConfig
-    from colorization.training.step import build_network, make_loss, make_optimizer
-
-    config = TrainConfig(input_size=args.size, precision=precision, batch_size=batch)
-    network, optimizer, loss = build_network(config), make_optimizer(config), make_loss(config)
-    optimizer.build(network.trainable_variables)
-    lightness, ab = jax.jit(lab_batch)(jnp.asarray(_random_uint8(batch, args.size, 1)))
 
     def step(state, _):
         trainable, non_trainable, opt_vars = state
@@ -138,42 +128,65 @@ def bench_model(precision: str, batch: int, args) -> dict:
         trainable, opt_vars = optimizer.stateless_apply(opt_vars, grads, trainable)
         return (trainable, non_trainable, opt_vars), value
 
+    return step
+
+
+def bench_model(precision: str, batch: int, args) -> dict:
+    import jax
+    import jax.numpy as jnp
+
+    from colorization.fast.lab_ops import lab_batch
+    from colorization.training.config import TrainConfig
+    from colorization.training.step import build_network, make_loss, make_optimizer
+
+    config = TrainConfig(input_size=args.size, precision=precision, batch_size=batch)
+    network, optimizer, loss = build_network(config), make_optimizer(config), make_loss(config)
+    optimizer.build(network.trainable_variables)
+    lightness, ab = jax.jit(lab_batch)(jnp.asarray(_random_uint8(batch, args.size, 1)))
+    step = _resident_step(network, optimizer, loss, lightness, ab)
     unroll = args.chunk if jax.default_backend() == "cpu" else 1  # as the trainer (XLA:CPU loops are slow)
     run = jax.jit(lambda state: jax.lax.scan(step, state, None, length=args.chunk, unroll=unroll), donate_argnums=0)
-    state = jax.device_put(tuple([np.asarray(v.value) for v in vs] for vs in (
-        network.trainable_variables, network.non_trainable_variables, optimizer.variables)))
-    start = time.perf_counter()
-    state, losses = run(state)
-    losses.block_until_ready()
-    compile_s = time.perf_counter() - start
+    variables = (network.trainable_variables, network.non_trainable_variables, optimizer.variables)
+    state = jax.device_put(tuple([np.asarray(v.value) for v in vs] for vs in variables))
     times = []
-    for _ in range(args.calls):
+    for _ in range(args.calls + 1):  # the first call compiles
         start = time.perf_counter()
         state, losses = run(state)
         losses.block_until_ready()
         times.append(time.perf_counter() - start)
+    compile_s, times = times[0], times[1:]
     finite = bool(np.isfinite(np.asarray(losses)).all())
     del state, losses
-    return {"images_per_s": batch * args.chunk / statistics.median(times), "compile_s": compile_s,
-            "spread": (max(times) - min(times)) / statistics.median(times), "finite": finite}
+    return {
+        "images_per_s": batch * args.chunk / statistics.median(times),
+        "compile_s": compile_s,
+        "spread": (max(times) - min(times)) / statistics.median(times),
+        "finite": finite,
+    }
 
 
-def bench_trainer(variant: str, precision: str, batch: int, args, images: int | None = None,
-                  epochs: int | None = None) -> dict:
+def bench_trainer(
+    variant: str, precision: str, batch: int, args, images: int | None = None, epochs: int | None = None
+) -> dict:
     from colorization.training.config import TrainConfig
     from colorization.training.data import TrainData
     from colorization.training.trainer import train
 
     n, epochs = images or args.images, epochs or args.epochs
-    data = TrainData(_random_uint8(n, args.size, 2), _random_uint8(args.val_images, args.size, 3),
-                     manifest_hash="benchmark-random", description="random uint8")
+    train_images, val_images = _random_uint8(n, args.size, 2), _random_uint8(args.val_images, args.size, 3)
+    data = TrainData(train_images, val_images, manifest_hash="benchmark-random", description="random uint8")
+    loop = "fit" if variant == "fit" else "jax_scan"
+    placement = "host" if variant == "host" else "device"
+    shape = dict(input_size=args.size, precision=precision, batch_size=batch, epochs=epochs)
     with tempfile.TemporaryDirectory() as folder:
         config = TrainConfig(
-            input_size=args.size, precision=precision, batch_size=batch, epochs=epochs,
-            early_stopping_patience=None, steps_per_execution=args.chunk,
-            loop="fit" if variant == "fit" else "jax_scan",
-            data_placement="host" if variant == "host" else "device",
-            output_dir=str(Path(folder) / "run"), verbose=2,
+            **shape,
+            early_stopping_patience=None,
+            steps_per_execution=args.chunk,
+            loop=loop,
+            data_placement=placement,
+            output_dir=str(Path(folder) / "run"),
+            verbose=2,
         )
         result = train(config, data=data)
     rows = result.state.history
@@ -181,10 +194,44 @@ def bench_trainer(variant: str, precision: str, batch: int, args, images: int | 
     epoch_images = (n // batch) * batch
     wall = [epoch_images / r["wall_seconds"] for r in rows[1:]] or [epoch_images / rows[0]["wall_seconds"]]
     first = rows[0]["seconds"] - (rows[1]["seconds"] if len(rows) > 1 else 0.0)
-    return {"images_per_s": statistics.median(steady), "wall_images_per_s": statistics.median(wall),
-            "compile_s": first, "spread": (max(steady) - min(steady)) / statistics.median(steady),
-            "finite": all(np.isfinite(r["loss"]) for r in rows),
-            "epoch_images": epoch_images, "epochs": epochs, "losses": [round(r["loss"], 5) for r in rows]}
+    return {
+        "images_per_s": statistics.median(steady),
+        "wall_images_per_s": statistics.median(wall),
+        "compile_s": first,
+        "spread": (max(steady) - min(steady)) / statistics.median(steady),
+        "finite": all(np.isfinite(r["loss"]) for r in rows),
+        "epoch_images": epoch_images,
+        "epochs": epochs,
+        "losses": [round(r["loss"], 5) for r in rows],
+    }
+
+
+def measure(variant: str, precision: str, batch: int, extra: list, args, card: str) -> dict:
+    """One ``--runs`` item: its figures (or the error that stopped it) as a results row."""
+    print(f"--- {variant} {precision} batch {batch}", flush=True)
+    start = time.perf_counter()
+    try:
+        if variant == "model":
+            figures = bench_model(precision, batch, args)
+        else:
+            figures = bench_trainer(variant, precision, batch, args, *extra)
+    except Exception as error:  # keep going: report what ran
+        figures = {"error": f"{type(error).__name__}: {str(error)[:300]}"}
+    gc.collect()
+    row = {
+        "card": card,
+        "variant": variant,
+        "precision": precision,
+        "batch": batch,
+        "images": extra[0] if extra else (None if variant == "model" else args.images),
+        "chunk": args.chunk,
+        "size": args.size,
+        "seconds": round(time.perf_counter() - start, 1),
+        **figures,
+    }
+    if "images_per_s" in row:
+        row["pct_bf16_peak"] = 100 * row["images_per_s"] * FLOP_PER_TRAIN_IMAGE / (args.peak_tflops * 1e12)
+    return row
 
 
 def main(argv=None) -> int:
@@ -194,8 +241,11 @@ def main(argv=None) -> int:
 
     device = jax.devices()[0]
     card = getattr(device, "device_kind", device.platform)
-    print(f"keras {keras.__version__} on {keras.backend.backend()}, jax {jax.__version__}, device: {card} "
-          f"({len(jax.devices())} visible)", flush=True)
+    print(
+        f"keras {keras.__version__} on {keras.backend.backend()}, jax {jax.__version__}, device: {card} "
+        f"({len(jax.devices())} visible)",
+        flush=True,
+    )
     out = Path(args.out) if args.out else None
     if out:
         out.mkdir(parents=True, exist_ok=True)
@@ -205,20 +255,7 @@ def main(argv=None) -> int:
         if time.perf_counter() - t0 > args.budget_s:
             print(f"skip {variant} {precision} b{batch}: over the time budget", flush=True)
             continue
-        print(f"--- {variant} {precision} batch {batch}", flush=True)
-        start = time.perf_counter()
-        try:
-            figures = bench_model(precision, batch, args) if variant == "model" else \
-                bench_trainer(variant, precision, batch, args, *extra)
-        except Exception as error:  # keep going: report what ran
-            figures = {"error": f"{type(error).__name__}: {str(error)[:300]}"}
-        gc.collect()
-        row = {"card": card, "variant": variant, "precision": precision, "batch": batch,
-               "images": extra[0] if extra else (None if variant == "model" else args.images),
-               "chunk": args.chunk, "size": args.size, "seconds": round(time.perf_counter() - start, 1),
-               **figures}
-        if "images_per_s" in row:
-            row["pct_bf16_peak"] = 100 * row["images_per_s"] * FLOP_PER_TRAIN_IMAGE / (args.peak_tflops * 1e12)
+        row = measure(variant, precision, batch, extra, args, card)
         results.append(row)
         print(json.dumps(row), flush=True)
         if out:
@@ -230,10 +267,15 @@ def main(argv=None) -> int:
 
 
 def _table(results) -> None:
-    model = {(r["precision"], r["batch"]): r["images_per_s"]
-             for r in results if r["variant"] == "model" and "images_per_s" in r}
-    print("\n| card | precision | batch | variant | train images | images/s | % bf16 peak | vs model | "
-          "images/s with val + checkpoints | compile s |")
+    model = {
+        (r["precision"], r["batch"]): r["images_per_s"]
+        for r in results
+        if r["variant"] == "model" and "images_per_s" in r
+    }
+    print(
+        "\n| card | precision | batch | variant | train images | images/s | % bf16 peak | vs model | "
+        "images/s with val + checkpoints | compile s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         head = f"| {r['card']} | {r['precision']} | {r['batch']} | {r['variant']} | {r.get('images') or ''} |"
@@ -243,8 +285,9 @@ def _table(results) -> None:
         ref = model.get((r["precision"], r["batch"]))
         versus = f"{100 * (r['images_per_s'] / ref - 1):+.1f}%" if ref and r["variant"] != "model" else ""
         wall = f"{r['wall_images_per_s']:,.0f}" if "wall_images_per_s" in r else ""
-        print(f"{head} {r['images_per_s']:,.0f} | {r['pct_bf16_peak']:.1f} | {versus} | {wall} | "
-              f"{r['compile_s']:.1f} |")
+        print(
+            f"{head} {r['images_per_s']:,.0f} | {r['pct_bf16_peak']:.1f} | {versus} | {wall} | {r['compile_s']:.1f} |"
+        )
     sys.stdout.flush()
 
 

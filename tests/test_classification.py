@@ -19,8 +19,17 @@ from colorization.ablation import quantize as q
 from colorization.model import PAPER_LAYERS, build_paper_model, head_of, load_model, model_options
 from colorization.training.config import ConfigError, TrainConfig
 
-TINY = dict(data="synthetic", synthetic_train=16, synthetic_val=8, input_size=16, batch_size=8,
-            epochs=1, early_stopping_patience=None, verbose=0, head="classification")
+TINY = dict(
+    data="synthetic",
+    synthetic_train=16,
+    synthetic_val=8,
+    input_size=16,
+    batch_size=8,
+    epochs=1,
+    early_stopping_patience=None,
+    verbose=0,
+    head="classification",
+)
 
 
 def _views(n=2, size=16, seed=0):
@@ -43,7 +52,11 @@ def test_classification_head_replaces_only_the_last_convolution():
     probs = np.asarray(mixed(np.zeros((1, 16, 16, 1), np.float32)))
     assert probs.dtype == np.float32 and np.allclose(probs.sum(-1), 1.0, atol=1e-5)
     assert model_options(build_paper_model(None, "bilinear", head="classification", bins=7)) == {
-        "input_size": None, "head": "classification", "upsampling": "bilinear", "bins": 7}
+        "input_size": None,
+        "head": "classification",
+        "upsampling": "bilinear",
+        "bins": 7,
+    }
     with pytest.raises(ValueError, match="head"):
         build_paper_model(head="nope")
 
@@ -141,8 +154,9 @@ JAX_SCRIPT = textwrap.dedent("""
 def test_classification_jax_loops_agree(tmp_path):
     pytest.importorskip("jax")
     environment = dict(os.environ, PYTHONUNBUFFERED="1", KERAS_BACKEND="jax")
-    done = subprocess.run([sys.executable, "-c", JAX_SCRIPT, str(tmp_path)], env=environment,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", JAX_SCRIPT, str(tmp_path)], env=environment, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     report = json.loads(next(x for x in done.stdout.splitlines() if x.startswith("REPORT "))[7:])
     for a, b in zip(sum(report["fit"], []), sum(report["jax_scan"], []), strict=True):

@@ -158,8 +158,16 @@ def test_planned_batches_flip_on_the_device_through_lab_batch(manifest, tmp_path
 def test_lab_batch_matches_numpy_reference():
     rng = np.random.default_rng(0)
     batch = rng.integers(0, 256, (2, 16, 16, 3), dtype=np.uint8)
-    batch[0, 0, :8] = [[0, 0, 0], [255, 255, 255], [255, 0, 0], [0, 255, 0],
-                       [0, 0, 255], [255, 255, 0], [10, 10, 10], [128, 128, 128]]
+    batch[0, 0, :8] = [
+        [0, 0, 0],
+        [255, 255, 255],
+        [255, 0, 0],
+        [0, 255, 0],
+        [0, 0, 255],
+        [255, 255, 0],
+        [10, 10, 10],
+        [128, 128, 128],
+    ]
     lightness, ab = (np.asarray(t) for t in lab_batch(batch))
     assert lightness.shape == (2, 16, 16, 1) and ab.shape == (2, 16, 16, 2)
     assert lightness.dtype == np.float32 and ab.dtype == np.float32

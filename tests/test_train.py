@@ -12,8 +12,16 @@ import pytest
 from colorization.lab import rgb_to_lab
 from colorization.training.config import ConfigError, TrainConfig
 
-TINY = dict(data="synthetic", synthetic_train=16, synthetic_val=8, input_size=16, batch_size=8,
-            epochs=2, early_stopping_patience=None, verbose=0)
+TINY = dict(
+    data="synthetic",
+    synthetic_train=16,
+    synthetic_val=8,
+    input_size=16,
+    batch_size=8,
+    epochs=2,
+    early_stopping_patience=None,
+    verbose=0,
+)
 
 
 def test_lab_batch_matches_scikit_image_and_flips():
@@ -75,14 +83,17 @@ def test_bookkeeper_best_early_stopping_and_pruning(tmp_path):
     from colorization.training.checkpoint import Bookkeeper, RunFolder, RunState
     from colorization.training.step import build_network, make_loss, make_optimizer
 
-    config = TrainConfig(**{**TINY, "epochs": 10, "early_stopping_patience": 2, "keep_checkpoints": 2},
-                         output_dir=str(tmp_path))
+    config = TrainConfig(
+        **{**TINY, "epochs": 10, "early_stopping_patience": 2, "keep_checkpoints": 2}, output_dir=str(tmp_path)
+    )
     network = build_network(config)
     network.compile(optimizer=make_optimizer(config), loss=make_loss(config))
     folder = RunFolder(tmp_path)
     book = Bookkeeper(folder, config, RunState())
-    stops = [book.end_epoch(e, {"loss": 1.0 / e, "val_loss": v}, network)
-             for e, v in enumerate([1.0, 0.5, 0.6, 0.7], start=1)]
+    stops = [
+        book.end_epoch(e, {"loss": 1.0 / e, "val_loss": v}, network)
+        for e, v in enumerate([1.0, 0.5, 0.6, 0.7], start=1)
+    ]
     assert stops == [False, False, False, True]
     state = folder.read_state()
     assert (state.epoch, state.best_epoch, state.best_val_loss, state.wait) == (4, 2, 0.5, 2)

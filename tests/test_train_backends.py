@@ -54,25 +54,30 @@ JAX_SCRIPT = COMMON + textwrap.dedent("""
     print("REPORT", json.dumps(report))
 """)
 
-TF_SCRIPT = textwrap.dedent("""
+TF_SCRIPT = (
+    textwrap.dedent("""
     import tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-""") + COMMON + textwrap.dedent("""
+""")
+    + COMMON
+    + textwrap.dedent("""
     report = {"one": losses("one", epochs=1), "mirrored": losses("mirrored", epochs=1, distribution="data_parallel")}
     record = json.load(open(f"{out}/mirrored/run.json"))
     report["devices"] = record["devices"]
     print("REPORT", json.dumps(report))
 """)
+)
 
 
 def _run(script: str, tmp_path, **env) -> dict:
     environment = dict(os.environ, PYTHONUNBUFFERED="1", **env)
-    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], env=environment,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], env=environment, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     line = next(x for x in done.stdout.splitlines() if x.startswith("REPORT "))
-    return json.loads(line[len("REPORT "):])
+    return json.loads(line[len("REPORT ") :])
 
 
 def _close(a, b, rtol):
@@ -82,13 +87,12 @@ def _close(a, b, rtol):
 
 
 def test_jax_loops_agree_resume_across_loops_and_data_parallel(tmp_path):
-    report = _run(JAX_SCRIPT, tmp_path, KERAS_BACKEND="jax",
-                  XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    report = _run(JAX_SCRIPT, tmp_path, KERAS_BACKEND="jax", XLA_FLAGS="--xla_force_host_platform_device_count=2")
     # fit for 2 epochs then jax_scan for the 3rd = jax_scan for 3: the two loops share the
     # model, optimizer, loss, batches and checkpoint format
     _close(report["switch"], report["scan"], 1e-4)
-    _close(report["host"], report["scan"][:1], 1e-4)         # host-fed chunks = device-resident data
-    _close(report["fit_dp"], report["scan"][:1], 1e-3)       # batch split over 2 devices
+    _close(report["host"], report["scan"][:1], 1e-4)  # host-fed chunks = device-resident data
+    _close(report["fit_dp"], report["scan"][:1], 1e-3)  # batch split over 2 devices
     _close(report["scan_dp"], report["scan"][:1], 1e-3)
 
 

@@ -30,15 +30,18 @@ def test_yaml_and_overrides(tmp_path):
     assert isinstance(load_config(None, ["learning_rate=1"]).learning_rate, float)
 
 
-@pytest.mark.parametrize("override, message", [
-    ("epochs=0", "at least 1"),
-    ("loop=keras", "loop must be one of"),
-    ("learnig_rate=1", "unknown configuration field"),
-    ("epochs=two", "epochs must be int"),
-    ("input_size=100", "divisible by 8"),
-    ("novalue", "key=value"),
-    ("data=npy", "train_path and val_path"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("epochs=0", "at least 1"),
+        ("loop=keras", "loop must be one of"),
+        ("learnig_rate=1", "unknown configuration field"),
+        ("epochs=two", "epochs must be int"),
+        ("input_size=100", "divisible by 8"),
+        ("novalue", "key=value"),
+        ("data=npy", "train_path and val_path"),
+    ],
+)
 def test_bad_values_are_one_line_errors(override, message):
     with pytest.raises(ConfigError, match=message):
         load_config(None, [override])

@@ -19,8 +19,17 @@ EPOCHS = 7
 
 
 def _cli(run: Path, *extra: str) -> list[str]:
-    settings = dict(data="synthetic", synthetic_train=16, synthetic_val=8, input_size=16, batch_size=8,
-                    epochs=EPOCHS, early_stopping_patience="null", learning_rate="1e-3", output_dir=str(run))
+    settings = dict(
+        data="synthetic",
+        synthetic_train=16,
+        synthetic_val=8,
+        input_size=16,
+        batch_size=8,
+        epochs=EPOCHS,
+        early_stopping_patience="null",
+        learning_rate="1e-3",
+        output_dir=str(run),
+    )
     args = [sys.executable, "-m", "colorization", "train"]
     for key, value in settings.items():
         args += ["--set", f"{key}={value}"]
