@@ -98,9 +98,10 @@ def test_existing_output_is_kept_unless_overwrite(model_file, tmp_path, capsys, 
     out = tmp_path / "out"
     out.mkdir()
     (out / "photo.png").write_bytes(b"precious")
-    assert main(["colorize", str(source), "-o", str(out), "--weights", str(model_file)]) == 1
+    assert main(["colorize", str(source), "-o", str(out), "--weights", str(model_file)]) == 0  # skipped: no failure
     err = capsys.readouterr().err
-    assert "exists (use --overwrite" in err and (out / "photo.png").read_bytes() == b"precious"
+    assert f"{source}: skipped, {out / 'photo.png'} exists (use --overwrite" in err and "1 skipped" in err
+    assert (out / "photo.png").read_bytes() == b"precious"
     assert (
         main(["colorize", str(source), "-o", str(out), "--weights", str(model_file), "--overwrite", "--mode", "paper"])
         == 0
@@ -151,10 +152,252 @@ def test_missing_weights_say_how_to_get_them(tmp_path, capsys, real_photos):
     (tmp_path / "junk.keras").write_bytes(b"PK not really")
     assert main(["colorize", str(source), "-o", str(tmp_path / "o"), "--weights", str(tmp_path / "junk.keras")]) == 2
     err = capsys.readouterr().err
-    assert "junk.keras: not a usable Keras model" in err and err.count("\n") == 1
+    assert "junk.keras: not a .keras zip archive" in err and err.count("\n") == 1
 
 
 def test_bad_options_are_refused(capsys):
     with pytest.raises(SystemExit) as caught:
         main(["colorize", "x.jpg", "-o", "out", "--batch-size", "0"])
     assert caught.value.code == 2 and "at least 1" in capsys.readouterr().err
+
+
+# --- outputs are planned before anything is written; no output may name an input -------------------------------
+
+
+def _image(path: Path, colour=(120, 80, 40)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (16, 12), colour).save(path)
+    return path
+
+
+def _digests(folder: Path) -> dict:
+    return {p: _digest(p) for p in folder.rglob("*") if p.is_file() and not p.is_symlink()}
+
+
+def _same_folder(tmp_path):  # the report: cp a.jpg a.png dir/; colorize dir -o dir --overwrite
+    folder = tmp_path / "dir"
+    return [folder], folder, [_image(folder / "a.jpg"), _image(folder / "a.png", (10, 20, 200))]
+
+
+def _separate_paths(tmp_path):
+    folder = tmp_path / "dir"
+    sources = [_image(folder / "a.jpg"), _image(folder / "a.png", (10, 20, 200))]
+    return sources, folder, sources
+
+
+def _separate_paths_png_first(tmp_path):
+    sources, folder, _ = _separate_paths(tmp_path)
+    return sources[::-1], folder, sources
+
+
+def _input_in_output_folder(tmp_path):
+    sources = [_image(tmp_path / "in" / "a.jpg"), _image(tmp_path / "out" / "a.png", (10, 20, 200))]
+    return sources, tmp_path / "out", sources
+
+
+def _output_folder_contains_input_folder(tmp_path):
+    folder = tmp_path / "dir"
+    deep = _image(folder / "sub" / "sub" / "a.jpg")
+    _image(folder / "sub" / "a.png", (10, 20, 200))
+    return [folder / "sub"], folder, [deep]  # sub/sub/a.jpg -> dir/sub/a.png, an input; sub/a.png -> dir/a.png
+
+
+def _output_folder_is_a_link_to_the_input_folder(tmp_path):
+    _, folder, sources = _same_folder(tmp_path)
+    (tmp_path / "link").symlink_to(folder, target_is_directory=True)
+    return [folder], tmp_path / "link", sources
+
+
+def _name_in_other_letter_case(tmp_path):  # one file on a case-insensitive file system
+    folder = tmp_path / "dir"
+    return [folder], folder, [_image(folder / "IMG.PNG"), _image(folder / "IMG.jpg", (10, 20, 200))]
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        _same_folder,
+        _separate_paths,
+        _separate_paths_png_first,
+        _input_in_output_folder,
+        _output_folder_contains_input_folder,
+        _output_folder_is_a_link_to_the_input_folder,
+        _name_in_other_letter_case,
+    ],
+)
+def test_overwrite_never_writes_over_an_input(layout, tmp_path, model_file, capsys):
+    inputs, outdir, refused = layout(tmp_path)
+    before = _digests(tmp_path)
+    status = main(["colorize", *map(str, inputs), "-o", str(outdir), "--weights", str(model_file), "--overwrite"])
+    err = capsys.readouterr().err
+    assert status == 1 and "Traceback" not in err
+    after = _digests(tmp_path)
+    assert {path: after[path] for path in before} == before, "an input was written over"
+    for source in refused:  # each refused input: one line that says what happened
+        lines = [line for line in err.splitlines() if line.startswith(f"{source}: ")]
+        assert len(lines) == 1 and ": not colorized, " in lines[0] and "choose another -o folder" in lines[0], err
+    assert "already taken" not in err and f"colorized {2 - len(refused)} of 2 image(s)" in err
+
+
+def test_refusals_say_which_input_they_protect(tmp_path):
+    from colorization.cli.colorize import plan_jobs
+
+    _, folder, (jpg, png) = _same_folder(tmp_path)
+    jobs, outcome = plan_jobs([str(folder)], folder, overwrite=True)
+    assert jobs == [] and outcome.counts["failed"] == 2
+    assert outcome.lines == [
+        f"{jpg}: not colorized, its output {png} would be written over the input {png}; choose another -o folder",
+        f"{png}: not colorized, its output {png} would replace the input itself; choose another -o folder",
+    ]
+    _, _, (upper, jpeg) = _name_in_other_letter_case(tmp_path / "case")
+    _, outcome = plan_jobs([str(upper.parent)], upper.parent, overwrite=True)
+    assert all("on a case-insensitive file system" in line for line in outcome.lines), outcome.lines
+
+
+@pytest.mark.parametrize("link", ["symlink", "hardlink"])
+def test_output_that_is_a_link_to_an_input_is_refused(link, tmp_path, model_file, capsys):
+    jpg, png = _image(tmp_path / "in" / "a.jpg"), _image(tmp_path / "in" / "b.png", (10, 20, 200))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.png").symlink_to(png) if link == "symlink" else os.link(png, out / "a.png")
+    before = _digests(tmp_path / "in")
+    status = main(["colorize", str(jpg), str(png), "-o", str(out), "--weights", str(model_file), "--overwrite"])
+    err = capsys.readouterr().err
+    assert (
+        status == 1 and f"{jpg}: not colorized, its output {out / 'a.png'} would be written over the input {png}" in err
+    )
+    assert "colorized 1 of 2 image(s)" in err and (out / "b.png").is_file()
+    assert _digests(tmp_path / "in") == before and os.path.samefile(out / "a.png", png)
+
+
+def test_distinct_files_whose_outputs_collide(tmp_path):
+    from colorization.cli.colorize import plan_jobs
+
+    folder = tmp_path / "in"
+    first, second = _image(folder / "a.jpg"), _image(folder / "a.tif")
+    upper, lower = _image(folder / "B.jpg"), _image(folder / "b.jpg")  # one output on a case-insensitive disk
+    out = tmp_path / "out"
+    jobs, outcome = plan_jobs([str(folder)], out, overwrite=True)
+    assert [job.source for job in jobs] == [upper, first]
+    assert outcome.lines == [
+        f"{second}: not colorized, its output {out / 'a.png'} is already taken by {first} (rename one of the two)",
+        f"{lower}: not colorized, its output {out / 'b.png'} is already taken by {upper} (rename one of the two)",
+    ]
+    for job in jobs:  # a re-run over the outputs: the same collisions, the finished ones skipped
+        _image(job.target)
+    jobs, again = plan_jobs([str(folder)], out, overwrite=False)
+    assert jobs == [] and again.counts == {"skipped": 2, "failed": 2} and again.lines[2:] == outcome.lines
+
+
+def test_output_through_a_symlinked_folder_is_refused(tmp_path):
+    from colorization.cli.colorize import plan_jobs
+
+    source = _image(tmp_path / "in" / "nested" / "a.jpg")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "nested").symlink_to(elsewhere, target_is_directory=True)
+    jobs, outcome = plan_jobs([str(tmp_path / "in")], tmp_path / "out", overwrite=False)
+    assert jobs == [] and outcome.counts["failed"] == 1
+    assert (
+        outcome.lines[0].startswith(f"{source}: not colorized, its output ")
+        and "through a symlinked folder" in outcome.lines[0]
+    )
+
+
+def test_same_file_twice_and_a_rerun_are_not_failures(tmp_path, model_file, capsys, monkeypatch):
+    source = _image(tmp_path / "photo.jpg")
+    (tmp_path / "alias.jpg").symlink_to(source)
+    monkeypatch.chdir(tmp_path)
+    given = [str(source), str(source), "photo.jpg", "./alias.jpg"]
+    out = tmp_path / "out"
+    assert main(["colorize", *given, "-o", str(out), "--weights", str(model_file)]) == 0
+    err = capsys.readouterr().err
+    assert err.count(f"{source}: given more than once; taken once") == 1
+    assert f"photo.jpg: the same file as {source}; taken once" in err and "alias.jpg: the same file as" in err
+    assert "colorized 1 of 1 image(s)" in err and "3 skipped (already done)" in err and "failed" not in err
+    written = _digest(out / "photo.png")
+    assert main(["colorize", str(source), "-o", str(out), "--weights", str(model_file)]) == 0  # a re-run
+    err = capsys.readouterr().err
+    assert f"{source}: skipped, {out / 'photo.png'} exists" in err and "colorized 0 of 0 image(s)" in err
+    assert _digest(out / "photo.png") == written
+
+
+def test_output_folder_inside_the_input_folder_is_not_scanned(tmp_path, model_file, capsys):
+    folder = tmp_path / "photos"
+    _image(folder / "a.jpg")
+    _image(folder / "deep" / "b.png")
+    for name in ("c.heic", "d.heic", "e.svg", "notes.txt", "README"):
+        (folder / name).write_bytes(b"not read")
+    out = folder / "out"
+    command = ["colorize", str(folder), "-o", str(out), "--weights", str(model_file)]
+    assert main(command) == 0
+    err = capsys.readouterr().err
+    assert "colorized 2 of 2 image(s)" in err
+    scan_notes = [line for line in err.splitlines() if line.startswith("skipped 5 file(s)")]
+    assert len(scan_notes) == 1 and "2 .heic, 1 .svg, 1 .txt, 1 without a suffix" in scan_notes[0]
+    assert main(command) == 0  # again: the outputs under photos/out are not inputs now
+    err = capsys.readouterr().err
+    assert f"its sub-folder {out} is the output folder" in err and "2 skipped" in err
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == ["a.png", "deep", "deep/b.png"]
+
+
+def test_folder_of_unreadable_kinds_only(tmp_path, capsys):
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    (folder / "IMG_1.HEIC").write_bytes(b"heic")
+    assert main(["colorize", str(folder), "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert f"{folder}: folder holds no image files" in err and "skipped 1 file(s)" in err and "1 .heic" in err
+
+
+def test_unreadable_sub_folder_is_one_line(tmp_path, monkeypatch):
+    from colorization.cli.colorize import plan_jobs
+
+    _image(tmp_path / "in" / "a.jpg")
+    locked = tmp_path / "in" / "locked"
+    _image(locked / "b.jpg")
+    scandir = os.scandir
+
+    def denied(path):  # as chmod 000 does for anyone but root
+        if os.fspath(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(locked))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", denied)
+    jobs, outcome = plan_jobs([str(tmp_path / "in")], tmp_path / "out", overwrite=False)
+    assert [job.source.name for job in jobs] == ["a.jpg"] and outcome.counts["failed"] == 1
+    assert outcome.lines == [f"{locked}: cannot read this folder (Permission denied); its images are skipped"]
+
+
+def test_output_written_meanwhile_is_skipped_not_overwritten(tmp_path):
+    from colorization.cli.colorize import Job, _save
+    from colorization.colorize import Colorized
+
+    target = tmp_path / "a.png"
+    target.write_bytes(b"another process")
+    kind, line = _save(Job(tmp_path / "a.jpg", target), Colorized(np.zeros((2, 2, 3), np.uint8)), overwrite=False)
+    assert kind == "skipped" and "exists" in line and target.read_bytes() == b"another process"
+
+
+# --- weights that do not fit: one line, exit 2, nothing written -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"), [("size32", "input is 32x32x1, the network path needs 256x256x1"), ("nan", "NaN or infinite")]
+)
+def test_unusable_weights_stop_before_any_output(kind, message, tmp_path, capsys):
+    from colorization.model import build_paper_model, save_model
+
+    model = build_paper_model(input_size=32 if kind == "size32" else None)
+    if kind == "nan":
+        kernel, bias = model.get_layer("conv5").get_weights()
+        kernel[0, 0, 0, 0] = np.nan
+        model.get_layer("conv5").set_weights([kernel, bias])
+    weights = save_model(model, tmp_path / f"{kind}.keras")
+    source = _image(tmp_path / "photo.jpg")
+    out = tmp_path / "out"
+    assert main(["colorize", str(source), "-o", str(out), "--weights", str(weights)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{weights}: " in err and message in err and "\x1b" not in err
+    assert not list(out.iterdir())

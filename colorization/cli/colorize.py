@@ -1,18 +1,24 @@
 """``colorization colorize INPUT... -o OUTDIR``: colorize files and folders.
 
-Bad inputs are reported one line each on stderr and skipped; the rest is done.
-Exit status: 0 if everything was colorized, 1 if any input failed, 2 if the
-command could not run at all (no weights, unusable output folder).
+Every output is planned before anything is written (:func:`plan_jobs`); an output that
+would replace any input of the run is refused, even with ``--overwrite``. Bad inputs
+are reported one line each on stderr and skipped; the rest is done.
+Exit status: 0 if every input was colorized or was already done (its output exists, or
+it was given twice), 1 if any input failed, 2 if the command could not run at all (no
+weights, unusable output folder).
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from colorization.cli.common import positive_int
+from colorization.io.files import SameFileIndex, same_file
 from colorization.io.images import IMAGE_SUFFIXES, MAX_PIXELS, ImageError, load_image, save_png
 
 
@@ -35,7 +41,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--batch-size", type=positive_int, default=8, metavar="N", help="images per network call (default 8)"
     )
-    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace existing output files (never an input of the run)"
+    )
     parser.add_argument(
         "--max-pixels",
         type=positive_int,
@@ -52,76 +60,172 @@ class Job:
     target: Path
 
 
-def plan_jobs(inputs: list[str], outdir: Path, overwrite: bool) -> tuple[list[Job], list[str]]:
-    """Map inputs to output paths. Returns (jobs, problems); each problem is one line."""
+@dataclass
+class Outcome:
+    """What became of a run's inputs: a line for each one ``failed`` or ``skipped``, and notes."""
+
+    lines: list[str] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def add(self, kind: str, line: str) -> None:
+        """Count one ``kind``: "done", "failed", "skipped" (already done, not a failure) or "note"."""
+        if line:
+            self.lines.append(line)
+        self.counts[kind] += 1
+
+
+def plan_jobs(inputs: list[str], outdir: Path, overwrite: bool) -> tuple[list[Job], Outcome]:
+    """Map inputs to output paths, all before anything is written.
+
+    Each input, in order: a file given before (the same file, however spelled) is
+    skipped; an output that names any input of the run (:class:`SameFileIndex`: the same
+    file, a link to it, or its name in other letter case) is refused, as is one that
+    another input already claimed or that leads out of ``outdir`` through a symlinked
+    folder; an existing output is skipped unless ``overwrite``.
+    """
+    outcome = Outcome()
+    pairs = find_inputs(inputs, outdir, outcome)
+    protected = SameFileIndex(source for source, _ in pairs)
+    seen, claimed = SameFileIndex(), SameFileIndex()
     jobs: list[Job] = []
-    problems: list[str] = []
-    claimed: dict[Path, Path] = {}
+    root = os.path.realpath(outdir)
+    for source, target in pairs:
+        first = seen.find(source)
+        if first is not None:
+            again = "given more than once" if str(first) == str(source) else f"the same file as {first}"
+            outcome.add("skipped", f"{source}: {again}; taken once")
+            continue
+        seen.add(source)
+        refusal = _refusal(source, target, protected, claimed, root)
+        if refusal:
+            outcome.add("failed", f"{source}: not colorized, {refusal}")
+            continue
+        claimed.add(target, source)  # also when kept: a re-run reports a collision as the first run did
+        if os.path.lexists(target) and not overwrite:
+            outcome.add("skipped", f"{source}: skipped, {target} exists (use --overwrite to replace it)")
+        else:
+            jobs.append(Job(source, target))
+    return jobs, outcome
+
+
+def _refusal(source: Path, target: Path, protected: SameFileIndex, claimed: SameFileIndex, outdir: str) -> str:
+    """Why ``target`` must not be written for ``source`` ("" if it may)."""
+    held = protected.find(target)
+    if held is not None:
+        exact = same_file(target, held) or os.path.realpath(target) == os.path.realpath(held)
+        case = "" if exact else " on a case-insensitive file system"
+        if same_file(source, held):
+            return f"its output {target} would replace the input itself{case}; choose another -o folder"
+        return f"its output {target} would be written over the input {held}{case}; choose another -o folder"
+    claimant = claimed.find(target)
+    if claimant is not None:
+        return f"its output {target} is already taken by {claimant} (rename one of the two)"
+    if os.path.commonpath([outdir, os.path.realpath(target.parent)]) != outdir:
+        return f"its output {target} leads out of the output folder through a symlinked folder"
+    return ""
+
+
+def find_inputs(inputs: list[str], outdir: Path, outcome: Outcome) -> list[tuple[Path, Path]]:
+    """(source, output) pairs for the files and folders given; missing or empty ones are failures.
+
+    A folder is searched recursively, outputs keeping its sub-folders; files that are
+    not images this command reads are counted in one note.
+    """
+    pairs: list[tuple[Path, Path]] = []
+    others: Counter[str] = Counter()
     for raw in inputs:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            found = scan_folder(path, outdir, others, outcome)
             if not found:
-                problems.append(f"{path}: folder holds no image files")
-            pairs = [(p, outdir / p.relative_to(path).parent / f"{p.stem}.png") for p in found]
+                outcome.add("failed", f"{path}: folder holds no image files")
+            pairs += [(p, outdir / p.relative_to(path).parent / f"{p.stem}.png") for p in found]
         elif path.exists():
-            pairs = [(path, outdir / f"{path.stem}.png")]
+            pairs.append((path, outdir / f"{path.stem}.png"))
         else:
-            problems.append(f"{path}: no such file or folder")
-            continue
-        for source, target in pairs:
-            key = target.resolve()
-            if key in claimed:
-                problems.append(f"{source}: output {target} is already taken by {claimed[key]}; skipped")
-            elif key == source.resolve():
-                problems.append(f"{source}: output would replace the input itself; choose another -o folder")
-            elif target.exists() and not overwrite:
-                problems.append(f"{target}: exists (use --overwrite to replace it); {source} skipped")
+            outcome.add("failed", f"{path}: no such file or folder")
+    if others:
+        kinds = ", ".join(
+            f"{count} {kind}" for kind, count in sorted(others.items(), key=lambda item: (-item[1], item[0]))
+        )
+        outcome.add(
+            "note", f"skipped {others.total()} file(s) in the folder(s) that are not images this command reads: {kinds}"
+        )
+    return pairs
+
+
+def scan_folder(folder: Path, outdir: Path, others: Counter, outcome: Outcome) -> list[Path]:
+    """The image files under ``folder``, sorted, leaving out ``outdir`` if it is a sub-folder.
+
+    Symlinked sub-folders are not followed. Other files are counted in ``others`` by
+    suffix; an unreadable sub-folder is a failure.
+    """
+
+    def unreadable(error: OSError) -> None:
+        outcome.add(
+            "failed", f"{error.filename}: cannot read this folder ({error.strerror or error}); its images are skipped"
+        )
+
+    images = []
+    for here, folders, files in os.walk(folder, onerror=unreadable):
+        kept = [name for name in folders if not same_file(os.path.join(here, name), outdir)]
+        if len(kept) < len(folders):
+            outcome.add("note", f"{folder}: its sub-folder {outdir} is the output folder; not searched for inputs")
+        folders[:] = kept
+        for name in files:
+            path = Path(here, name)
+            if not path.is_file():
+                others["not a regular file"] += 1
+            elif path.suffix.lower() in IMAGE_SUFFIXES:
+                images.append(path)
             else:
-                claimed[key] = source
-                jobs.append(Job(source, target))
-    input_files = {job.source.resolve() for job in jobs}
-    for job in jobs:  # never write over any input of this run, even with --overwrite
-        if job.target.resolve() in input_files:
-            problems.append(f"{job.source}: output {job.target} is an input of this run; skipped")
-    jobs = [job for job in jobs if job.target.resolve() not in input_files]
-    return jobs, problems
+                others[path.suffix.lower() or "without a suffix"] += 1
+    return sorted(images)
 
 
 def run(args) -> int:
-    from tqdm import tqdm
-
     from colorization.cli.common import CommandError
 
-    outdir = Path(args.output)
+    outdir = _output_folder(Path(args.output), CommandError)
+    jobs, outcome = plan_jobs(args.inputs, outdir, args.overwrite)
+    for line in outcome.lines:
+        print(line, file=sys.stderr)
+    if jobs:
+        _colorize_jobs(_load_model(args.weights, CommandError), jobs, args, outcome)
+    done, failed, skipped = outcome.counts["done"], outcome.counts["failed"], outcome.counts["skipped"]
+    summary = f"colorized {done} of {done + failed} image(s) into {outdir}"
+    summary += f"; {skipped} skipped (already done)" if skipped else ""
+    print(summary + (f"; {failed} failed" if failed else ""), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _output_folder(outdir: Path, error_type) -> Path:
     if outdir.exists() and not outdir.is_dir():
-        raise CommandError(f"{outdir}: output path exists and is not a folder")
+        raise error_type(f"{outdir}: output path exists and is not a folder")
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise CommandError(f"{outdir}: cannot create the output folder ({error.strerror or error})") from None
-    jobs, problems = plan_jobs(args.inputs, outdir, args.overwrite)
-    for line in problems:
-        print(line, file=sys.stderr)
-    if not jobs:
-        print(f"colorized 0 images; {len(problems)} problem(s)", file=sys.stderr)
-        return 1 if problems else 0
+        raise error_type(f"{outdir}: cannot create the output folder ({error.strerror or error})") from None
+    return outdir
 
-    model = _load_model(args.weights, CommandError)
+
+def _colorize_jobs(model, jobs: list[Job], args, outcome: Outcome) -> None:
+    """Colorize and save ``jobs``, decoding and saving in threads; each is counted in ``outcome``."""
+    from tqdm import tqdm
+
     from colorization.colorize import colorize_batch
 
     batches = [jobs[i : i + args.batch_size] for i in range(0, len(jobs), args.batch_size)]
-    failures: list[str] = []
     saves = []
     with (
         ThreadPoolExecutor(max_workers=2) as pool,
         tqdm(total=len(jobs), unit="img", desc="colorize", file=sys.stderr) as bar,
     ):
 
-        def report(error: str | None) -> None:
-            if error:
-                bar.write(error, file=sys.stderr)
-                failures.append(error)
+        def report(kind: str, line: str = "") -> None:
+            if line:
+                bar.write(line, file=sys.stderr)
+            outcome.add(kind, line)
             bar.update(1)
 
         pending = pool.submit(_load_batch, batches[0], args.max_pixels)
@@ -130,7 +234,7 @@ def run(args) -> int:
             if index + 1 < len(batches):  # decode the next batch while the network runs
                 pending = pool.submit(_load_batch, batches[index + 1], args.max_pixels)
             for error in errors:
-                report(error)
+                report("failed", error)
             if loaded:
                 results = colorize_batch(model, [image for _, image in loaded], args.mode)
                 saves += [
@@ -138,12 +242,7 @@ def run(args) -> int:
                     for (job, _), result in zip(loaded, results, strict=True)
                 ]
             while saves and (saves[0].done() or index + 1 == len(batches)):
-                report(saves.pop(0).result())
-    failed = len(problems) + len(failures)
-    done = len(jobs) - len(failures)
-    summary = f"colorized {done} of {done + failed} image(s) into {outdir}"
-    print(summary + (f"; {failed} failed" if failed else ""), file=sys.stderr)
-    return 1 if failed else 0
+                report(*saves.pop(0).result())
 
 
 def _load_model(weights, error_type):
@@ -167,13 +266,14 @@ def _load_batch(jobs: list[Job], max_pixels: int):
     return loaded, errors
 
 
-def _save(job: Job, result, overwrite: bool) -> str | None:
+def _save(job: Job, result, overwrite: bool) -> tuple[str, str]:
+    """Write one result: ("done", "") or ("skipped" or "failed", the line saying why)."""
     from colorization.io.files import OutputExistsError
 
     try:
         save_png(job.target, result.rgb, result.alpha, overwrite=overwrite)
     except OutputExistsError:
-        return f"{job.target}: exists (use --overwrite to replace it); {job.source} skipped"
+        return "skipped", f"{job.source}: skipped, {job.target} exists (use --overwrite to replace it)"
     except OSError as error:
-        return f"{job.target}: cannot write ({error.strerror or error}); {job.source} skipped"
-    return None
+        return "failed", f"{job.target}: cannot write ({error.strerror or error}); {job.source} skipped"
+    return "done", ""

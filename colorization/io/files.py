@@ -3,6 +3,8 @@
 Every file the package writes goes through :func:`atomic_path`: the content is
 written to a hidden temporary file in the target's folder and moved into place in
 one step, so a killed process never leaves a half-written PNG, CSV or model.
+:class:`SameFileIndex` tells whether a planned output names one of a run's inputs,
+however its path is spelled, so that a command can refuse it before writing anything.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import errno
 import hashlib
 import os
 import tempfile
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,3 +94,58 @@ def sha256_file(path: str | Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def same_file(first: str | Path, second: str | Path) -> bool:
+    """True if both paths exist and are one file (``os.path.samefile``: one inode)."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return False
+
+
+class SameFileIndex:
+    """Paths, each with a value, looked up by the file they name rather than by their spelling.
+
+    A path finds a member if it is the same file (one device and inode: also through
+    symlinks and hard links), or if the two names are equal once symlinks are resolved
+    and they are ``os.path.normcase``'d, NFC-normalized and case-folded - the same file
+    on a case-insensitive file system (macOS, Windows, many USB drives), where
+    ``IMG.PNG`` and ``IMG.png`` are one name - unless both exist as different files.
+    """
+
+    def __init__(self, paths=()) -> None:
+        self._by_inode: dict[tuple[int, int], object] = {}
+        self._by_name: dict[str, tuple[object, tuple[int, int] | None]] = {}
+        for path in paths:
+            self.add(path)
+
+    def add(self, path: str | Path, value: object = None) -> None:
+        """Index ``path`` with ``value`` (default: the path); the first value of a file is kept."""
+        value = Path(path) if value is None else value
+        inode = _inode_key(path)
+        self._by_name.setdefault(_name_key(path), (value, inode))
+        if inode is not None:
+            self._by_inode.setdefault(inode, value)
+
+    def find(self, path: str | Path):
+        """The value of the member that ``path`` names, or None."""
+        inode = _inode_key(path)
+        if inode in self._by_inode:
+            return self._by_inode[inode]
+        value, member_inode = self._by_name.get(_name_key(path), (None, None))
+        if inode is not None and member_inode is not None:
+            return None  # both exist, and are different files
+        return value
+
+
+def _name_key(path: str | Path) -> str:
+    return unicodedata.normalize("NFC", os.path.normcase(os.path.realpath(path))).casefold()
+
+
+def _inode_key(path: str | Path) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return status.st_dev, status.st_ino
