@@ -102,3 +102,16 @@ def test_gpu_kind_allows_more(rerun):
     results = verify.compare_folders(ROOT / "results" / "tiny", rerun, "cpu")
     assert not all(r.ok for r in results)
     assert all(r.ok for r in verify.compare_folders(ROOT / "results" / "tiny", rerun, "gpu"))
+
+
+def test_a_gpu_profile_rerun_starts_from_the_published_training_record(tmp_path):
+    from colorization.repro import reproduce
+
+    reference = tmp_path / "results" / "caltech101"
+    (reference / "train").mkdir(parents=True)
+    (reference / "train" / "state.json").write_text("{}")
+    run = tmp_path / "runs" / "caltech101"
+    assert reproduce.seed_training("caltech101", reference, run) == ["train"]
+    assert (run / "train" / "state.json").is_file()
+    assert reproduce.seed_training("caltech101", reference, run) == []  # never over a rerun's own
+    assert reproduce.seed_training("tiny", reference, tmp_path / "runs" / "tiny") == []  # tiny retrains on a CPU

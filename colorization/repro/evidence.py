@@ -27,6 +27,7 @@ from colorization.io.paths import project_root
 
 TEXT_SUFFIXES = {".ipynb", ".json", ".csv", ".md", ".yaml", ".yml", ".log", ".txt"}
 CHURN_KEYS = ("start_time", "end_time", "duration")
+STAGING = re.compile(r"\.staging-([A-Za-z0-9_.-]+?)-\d+(?=[/\\\"'\s,)\]]|$)")  # colorization.repro.staging
 PROGRESS = re.compile(r"\r|\d+%\|")  # tqdm's redraws and bars
 
 
@@ -38,6 +39,7 @@ def portable_text(text: str, root: Path, moved: dict | None = None) -> str:
     """
     root = root.resolve()
     pairs = [(Path(k).resolve(), v) for k, v in (moved or {}).items()]
+    text = STAGING.sub(r"\1", text)  # results/.staging-tiny-1234 -> results/tiny
     temporary = Path(tempfile.gettempdir()).resolve()
     for absolute, relative in (*pairs, (root, "."), (root.parent, ".."), (Path.home(), "~"), (temporary, "<tmp>")):
         if str(absolute) not in ("/", ""):

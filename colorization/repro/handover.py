@@ -126,6 +126,7 @@ def analysis_inputs(
 ) -> AnalysisInputs:
     """Data and model for notebooks 03-05: notebook 01's manifest and cache for ``split``,
     the weights :func:`analysis_weights` picks, and the ``ablation`` model if named."""
+    from colorization.data import get_source
     from colorization.evaluation import ModelMethod, load_data
     from colorization.weights import load_weights, reference_weights
 
@@ -134,14 +135,15 @@ def analysis_inputs(
     if not manifest.is_file():
         raise FileNotFoundError(f"{manifest}: no manifest; run notebooks/01_data.ipynb first")
     weights_path, description = analysis_weights(weights, results)
+    src = get_source(source, data_dir=data_dir)  # the cache folder is named by the source's name, as in 01
     data = load_data(
-        source,
+        src,
         split=split,
         manifest=manifest,
         limit=limit,
         data_dir=data_dir,
         progress=progress,
-        cache_dir=cache_folder(profile, source, data_dir),
+        cache_dir=cache_folder(profile, src.name, data_dir),
     )
     model = load_weights(weights_path)
     extra = [ModelMethod(load_weights(reference_weights(ablation)), name=ablation)] if ablation else []

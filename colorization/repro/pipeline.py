@@ -144,7 +144,10 @@ def run_step(profile: Profile, notebook: str, folder: Path, declared: dict, time
 def refuse_foreign_folder(final: Path) -> None:
     """PipelineError if ``final`` exists but holds no executed notebook (not a profile's results,
     e.g. ``results/app``): a run would replace it whole."""
+    seeded = {"train", "train_classification"}  # training records a rerun may start from (repro.reproduce)
     if final.exists() and not any((final / f"{notebook}.ipynb").is_file() for notebook in PIPELINE):
+        if {entry.name for entry in final.iterdir()} <= seeded:
+            return
         raise PipelineError(f"{final}: exists and holds no results of the pipeline; give the profile another name")
 
 

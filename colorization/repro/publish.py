@@ -1,23 +1,26 @@
 """Promote a rerun to the published reference: a deliberate, separate step.
 
-``python -m colorization.repro.publish --profile tiny --run runs/reproduce/tiny`` (``make publish``)
-checks that the run is complete, makes it portable evidence (:mod:`colorization.repro.evidence`:
-no machine paths, no per-run churn, an HTML copy of each notebook), puts it in place of
-``results/<profile>/`` in one swap (a crash leaves the old or the new folder, never a mix), and
-regenerates the README's results sections from it. ``make reproduce`` never does this: a
-reviewer's rerun goes to ``runs/reproduce/`` and is only compared (:mod:`colorization.repro.verify`).
+``python -m colorization.repro.publish --profile tiny`` (``make publish``) checks that the run
+in ``runs/reproduce/<profile>/`` is complete, makes it portable evidence
+(:mod:`colorization.repro.evidence`: no machine paths, no per-run churn, an HTML copy of each
+notebook), records each notebook's wall time and the machine, puts it in place of
+``results/<profile>/`` in one swap (:mod:`colorization.repro.staging`) and regenerates the
+README's results sections. ``make reproduce`` never does this: a reviewer's rerun is only
+compared with the reference (:mod:`colorization.repro.verify`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
 
 from colorization.io.files import write_text_atomic
 from colorization.io.paths import project_root
+from colorization.repro import staging
 from colorization.repro.evidence import make_portable
 
 REQUIRED = ("evaluate/summary.json", "evaluate/per_image.csv", "analysis/verdicts.csv", "data/manifest.csv")
@@ -55,18 +58,6 @@ def record_timings(run: Path, notebooks) -> dict | None:
     return record
 
 
-def swap_into(staging: Path, target: Path) -> None:
-    """Put ``staging`` where ``target`` is, with one rename each way (the old copy removed last)."""
-    old = target.with_name(f".old-{target.name}")
-    if old.exists():
-        shutil.rmtree(old)
-    if target.exists():
-        target.rename(old)
-    staging.rename(target)
-    if old.exists():
-        shutil.rmtree(old)
-
-
 def publish(profile: str, run: Path, root: Path | None = None) -> Path:
     """Copy ``run`` to ``results/<profile>/`` as portable evidence; return the published folder."""
     from colorization.reporting import readme
@@ -75,13 +66,15 @@ def publish(profile: str, run: Path, root: Path | None = None) -> Path:
     root = root or project_root()
     target = root / "results" / profile
     check_complete(run, PIPELINE)
-    staging = target.with_name(f".publish-{profile}")
-    if staging.exists():
-        shutil.rmtree(staging)
-    shutil.copytree(run, staging)
-    record_timings(staging, PIPELINE)
-    make_portable(staging, root, moved={run: f"./results/{profile}", staging: f"./results/{profile}"})
-    swap_into(staging, target)
+    with staging.locked(target):
+        staging.recover(target)
+        folder = target.with_name(f"{staging.STAGING_PREFIX}{profile}-{os.getpid()}")
+        if folder.exists():
+            shutil.rmtree(folder)
+        shutil.copytree(run, folder)
+        record_timings(folder, PIPELINE)
+        make_portable(folder, root, moved={run: f"./results/{profile}"})
+        staging.promote(folder, target)
     readme_path = root / "README.md"
     write_text_atomic(readme_path, readme.update(readme_path.read_text(encoding="utf-8"), root / "results"))
     return target

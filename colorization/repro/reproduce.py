@@ -1,0 +1,76 @@
+"""``make reproduce``: rerun the notebook pipeline and say whether it reproduced the published results.
+
+    python -m colorization.repro.reproduce --profile tiny [--kind cpu|gpu|backend] [--quiet]
+
+1. The pipeline (:mod:`colorization.repro.pipeline`) runs every notebook of the profile into
+   ``runs/reproduce/<profile>/`` (ignored by git), never into the published ``results/<profile>/``,
+   so a reviewer's checkout stays clean.
+2. Profiles whose training needs a GPU (all but ``tiny``) start from the published training
+   record: notebook 02 then shows that finished run instead of retraining on a CPU, and the
+   verify step says so. Delete ``runs/reproduce/<profile>/train`` on a GPU machine to retrain.
+3. :mod:`colorization.repro.verify` compares the rerun with ``results/<profile>/`` number by
+   number and prints its table; the exit status is 1 when something moved beyond tolerance.
+
+Promoting a rerun to the published reference is the separate ``make publish``
+(:mod:`colorization.repro.publish`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from colorization.io.paths import project_root
+from colorization.repro import verify
+
+CPU_PROFILES = ("tiny",)  # profiles whose training runs on a CPU in minutes
+TRAINING_RECORDS = ("train", "train_classification")
+
+
+def run_folder(profile: str, root: Path | None = None) -> Path:
+    """Where a reviewer's rerun of ``profile`` goes."""
+    return (root or project_root()) / "runs" / "reproduce" / profile
+
+
+def seed_training(profile: str, reference: Path, run: Path) -> list[str]:
+    """Copy the published training records into a new rerun of a GPU profile; the names copied."""
+    if profile in CPU_PROFILES:
+        return []
+    copied = []
+    for name in TRAINING_RECORDS:
+        if (reference / name / "state.json").is_file() and not (run / name).exists():
+            shutil.copytree(reference / name, run / name)
+            copied.append(name)
+    return copied
+
+
+def main(argv: list[str] | None = None) -> int:
+    from colorization.repro import pipeline
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="tiny", help="profile name (default: tiny)")
+    parser.add_argument("--kind", choices=sorted(verify.RUN_KINDS), default="cpu", help="tolerances (default: cpu)")
+    parser.add_argument("--quiet", action="store_true", help="one line per notebook instead of their output")
+    args = parser.parse_args(argv)
+    reference = project_root() / "results" / args.profile
+    run = run_folder(args.profile)
+    copied = seed_training(args.profile, reference, run)
+    if copied:
+        print(f"[{args.profile}] training needs a GPU: showing the published run ({', '.join(copied)})", flush=True)
+    status = pipeline.main(["--profile", args.profile, "--results-root", str(run.parent)] + ["--quiet"] * args.quiet)
+    if status:
+        return status
+    if not reference.is_dir():
+        print(f"reproduce: {reference}: no published reference to compare with; `make publish` makes one")
+        return 0
+    print(f"\nVerifying {run} against {reference} ({args.kind} tolerances):\n", flush=True)
+    status = verify.main(["--profile", args.profile, "--run", str(run), "--kind", args.kind])
+    if status == 0:
+        print(f"\nTo make this run the published reference: make publish PROFILE={args.profile}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
