@@ -13,6 +13,11 @@ Two modes:
 
 The data path is: image -> 256x256 sRGB (uint8) -> L (:func:`colorization.fast.lab_lut.lightness`)
 -> scaled L -> network -> ab / 128 -> ab -> Lab -> sRGB.
+
+Memory follows the rule of :mod:`colorization.io.images` (``PEAK_BYTES_PER_PIXEL`` times
+the source's pixels, whatever its shape, in both modes); a batch holds its images and
+their results at once, so callers keep a batch's pixels within the same budget
+(:func:`pixel_batches`).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import numpy as np
 
 from colorization import lab
 from colorization.fast import lab_lut
-from colorization.io.images import LoadedImage, load_image, to_uint8
+from colorization.io.images import MAX_PIXELS, LoadedImage, load_image, to_uint8
 from colorization.io.preprocess import PAPER_SIZE, paper_crop, resize
 
 MODES = ("full", "paper")
@@ -89,12 +94,22 @@ def _predict_ab_classification(model, rgb256: np.ndarray) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(rgb256.shape[:3] + (2,), np.float32)
 
 
+NEUTRAL_CHUNK = 1 << 18  # pixels per step of neutral_gray: its float64 temporaries stay small
+
+
 def neutral_gray(rgb: np.ndarray) -> np.ndarray:
-    """The uint8 gray image with ``rgb``'s lightness and R = G = B exactly (ab = 0)."""
-    lab_image = np.zeros((*rgb.shape[:2], 3), dtype=np.float32)
-    lab_image[..., 0] = lab_lut.lightness(rgb)
-    gray = to_uint8(lab.lab_to_rgb(lab_image).mean(axis=-1))
-    return np.repeat(gray[..., None], 3, axis=-1)
+    """The uint8 gray image with ``rgb``'s lightness and R = G = B exactly (ab = 0).
+
+    Pixel by pixel (L -> Lab (L, 0, 0) -> sRGB), in chunks of :data:`NEUTRAL_CHUNK` pixels.
+    """
+    rgb = np.asarray(rgb)
+    pixels = rgb.reshape(-1, 3)  # a copy only if ``rgb`` is not contiguous
+    gray = np.empty(len(pixels), np.uint8)
+    for start in range(0, len(pixels), NEUTRAL_CHUNK):
+        lab_part = np.zeros((min(NEUTRAL_CHUNK, len(pixels) - start), 3), dtype=np.float32)
+        lab_part[:, 0] = lab_lut.lightness(pixels[start : start + NEUTRAL_CHUNK])
+        gray[start : start + len(lab_part)] = to_uint8(lab.lab_to_rgb(lab_part).mean(axis=-1))
+    return np.repeat(gray.reshape(rgb.shape[:2])[..., None], 3, axis=-1)
 
 
 def render(rgb: np.ndarray, ab: np.ndarray) -> np.ndarray:
@@ -123,7 +138,11 @@ def render(rgb: np.ndarray, ab: np.ndarray) -> np.ndarray:
 
 
 def colorize_batch(model, images: list[LoadedImage], mode: str = "full") -> list[Colorized]:
-    """Colorize several images with one network call."""
+    """Colorize several images with one network call.
+
+    The images and their results are all in memory at once: keep a batch's pixels within
+    the guard's budget (:func:`pixel_batches`), as for one image.
+    """
     _check_mode(mode)
     if not images:
         return []
@@ -137,6 +156,31 @@ def colorize_batch(model, images: list[LoadedImage], mode: str = "full") -> list
         else:
             results.append(Colorized(render(image.rgb, ab_one), image.alpha))
     return results
+
+
+def pixel_batches(pixel_counts: list[int], max_images: int, max_pixels: int = MAX_PIXELS) -> list[list[int]]:
+    """Split items, in order, into batches of at most ``max_images`` whose pixels add up to at most ``max_pixels``.
+
+    An item that alone exceeds ``max_pixels`` (the loader refuses it) gets a batch of its own.
+
+    Returns
+    -------
+    list of lists of indices into ``pixel_counts``.
+
+    Examples
+    --------
+    >>> pixel_batches([150, 100, 10, 10, 300], max_images=8, max_pixels=200)
+    [[0], [1, 2, 3], [4]]
+    """
+    batches: list[list[int]] = []
+    total = max_pixels + 1  # no open batch yet
+    for index, pixels in enumerate(pixel_counts):
+        if total + pixels > max_pixels or len(batches[-1]) >= max_images:
+            batches.append([])
+            total = 0
+        batches[-1].append(index)
+        total += pixels
+    return batches
 
 
 def colorize(model, image: LoadedImage | np.ndarray | str | Path, mode: str = "full") -> Colorized:

@@ -83,3 +83,59 @@ def test_one_pixel_image(model):
 def test_unknown_mode(model, real_photos):
     with pytest.raises(ValueError, match="mode"):
         colorize(model, real_photos["coffee.png"], mode="square")
+
+
+@pytest.mark.parametrize("shape", [(1, 8000), (8000, 1), (2, 300_000)])
+def test_thin_strips_in_both_modes(model, shape):
+    strip = np.random.default_rng(0).integers(0, 256, shape + (3,), dtype=np.uint8)
+    assert colorize(model, strip, mode="paper").rgb.shape == (256, 256, 3)
+    full = colorize(model, strip, mode="full").rgb
+    assert full.shape == strip.shape
+    assert np.abs(lab_lut.lightness(full) - lab_lut.lightness(strip)).mean() < 0.5
+
+
+@pytest.mark.parametrize("shape, ab_shape", [((1, 600_000), (1, 5)), ((600_000, 1), (5, 1)), ((700, 900), (7, 9))])
+def test_render_in_strips_and_tiles_is_the_per_pixel_formula(shape, ab_shape):
+    from colorization.colorize import render
+    from colorization.io.preprocess import resize
+
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 256, shape + (3,), dtype=np.uint8)
+    ab = rng.normal(0, 30, ab_shape + (2,)).astype(np.float32)
+    # reference: ab upscaled whole (Pillow's bilinear, centres aligned), then Lab -> sRGB pixel by pixel
+    expected = lab_lut.lab_to_srgb8(lab_lut.lightness(rgb), resize(ab, shape, "bilinear"))
+    difference = np.abs(render(rgb, ab).astype(int) - expected)
+    assert difference.max() <= 1 and (difference > 0).mean() < 0.01
+
+
+def test_neutral_gray_in_chunks_is_the_formula(real_photos):
+    from colorization.colorize import NEUTRAL_CHUNK, neutral_gray
+    from colorization.io.images import to_uint8
+
+    photo = real_photos["coffee.png"]  # 400 x 600: more pixels than one chunk
+    assert photo.shape[0] * photo.shape[1] > NEUTRAL_CHUNK
+    lab_image = np.zeros(photo.shape, np.float32)
+    lab_image[..., 0] = lab_lut.lightness(photo)
+    expected = to_uint8(lab.lab_to_rgb(lab_image).mean(axis=-1))
+    np.testing.assert_array_equal(neutral_gray(photo), np.repeat(expected[..., None], 3, axis=-1))
+
+
+def test_pixel_batches_keep_each_batch_within_the_pixel_budget():
+    from colorization.colorize import pixel_batches
+
+    counts = [150, 100, 10, 10, 300, 0, 5]
+    batches = pixel_batches(counts, max_images=2, max_pixels=200)
+    assert batches == [[0], [1, 2], [3], [4], [5, 6]]
+    assert sorted(i for batch in batches for i in batch) == list(range(len(counts)))
+    assert all(len(b) == 1 or sum(counts[i] for i in b) <= 200 for b in batches)
+    assert pixel_batches([], 8, 200) == []
+
+
+def test_adobe_rgb_photo_and_its_untagged_twin_differ(model, real_photos, tmp_path):
+    rgb = odd.photo(real_photos)
+    tagged = load_image(odd.write_tagged(tmp_path / "adobe.png", rgb, odd.adobe_rgb_profile()))
+    untagged = load_image(odd.write_tagged(tmp_path / "plain.png", rgb, b""))
+    out_tagged, out_untagged = colorize(model, tagged).rgb, colorize(model, untagged).rgb
+    assert np.abs(out_tagged.astype(int) - out_untagged).mean() > 1
+    # the output's lightness is the photo's as displayed (sRGB from its profile), not its stored bytes'
+    assert np.abs(lab_lut.lightness(out_tagged) - lab_lut.lightness(odd.adobe_rgb_to_srgb(rgb))).mean() < 0.6

@@ -11,6 +11,7 @@ import io
 import socket
 import tarfile
 import threading
+import time
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,15 +21,10 @@ import pytest
 from PIL import Image
 
 from colorization.cli import main
+from colorization.cli.download import known_hash
 from colorization.data import caltech
-from colorization.data.download import (
-    MARKER_NAME,
-    DownloadError,
-    UnsafeArchiveError,
-    known_hash,
-    read_marker,
-    safe_extract,
-)
+from colorization.data.caltech import MARKER_NAME, read_marker
+from colorization.data.download import DownloadError, UnsafeArchiveError, safe_extract
 from colorization.data.manifest import build_manifest
 from colorization.data.sources import CaltechSource
 
@@ -66,11 +62,15 @@ def md5(data: bytes) -> str:
 
 
 class Server:
-    """Serves ``files`` {url path: bytes}; ``drop=True`` cuts every response in half."""
+    """Serves ``files`` {url path: bytes}; ``drop=True`` cuts every response in half,
+    ``status`` answers every request with that HTTP status, ``drip`` sends 1 KiB per
+    ``drip`` seconds (a slow download)."""
 
     def __init__(self):
         self.files: dict[str, bytes] = {}
         self.drop = False
+        self.status: int | None = None
+        self.drip = 0.0
         self.requests = 0
         outer = self
 
@@ -81,8 +81,8 @@ class Server:
             def do_GET(self):
                 outer.requests += 1
                 data = outer.files.get(self.path.split("?")[0])
-                if data is None:
-                    self.send_error(404)
+                if outer.status is not None or data is None:
+                    self.send_error(outer.status or 404)
                     return
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(data)))
@@ -94,7 +94,16 @@ class Server:
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
+                if outer.drip:
+                    self._drip(data)
+                    return
                 self.wfile.write(data)
+
+            def _drip(self, data):
+                for start in range(0, len(data), 1024):
+                    self.wfile.write(data[start : start + 1024])
+                    self.wfile.flush()
+                    time.sleep(outer.drip)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]

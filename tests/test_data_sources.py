@@ -221,3 +221,125 @@ def test_split_together_keeps_near_duplicates_in_one_split(tmp_path):
     )
     assert (pairs["Faces"] == pairs["Faces_easy"]).all()
     assert pairs["Faces"].value_counts().to_dict() == {"train": 16, "val": 2, "test": 2}
+
+
+# --- reading a manifest: every problem is one line naming the file --------------------------------
+@pytest.fixture
+def good_manifest(mixed_folder, tmp_path):
+    manifest = build_manifest(FolderSource(mixed_folder), workers=0, progress=False)
+    path = tmp_path / "manifest.csv"
+    write_manifest(manifest, path)
+    return path
+
+
+def _edited(path, old: str, new: str, name: str):
+    text = path.read_text()
+    assert old in text
+    edited = path.with_name(name)
+    edited.write_text(text.replace(old, new, 1))
+    return edited
+
+
+def test_read_manifest_round_trip_types(good_manifest):
+    table = read_manifest(good_manifest)
+    assert list(table.columns) == list(MANIFEST_COLUMNS)
+    assert table["width"].dtype == np.int64 and table["is_gray"].dtype == bool
+
+
+# files that are no manifest at all: name -> content (None: absent, "folder": a folder)
+NOT_MANIFESTS = {
+    "missing.csv": None,
+    "folder.csv": "folder",
+    "empty.csv": b"",
+    "latin.csv": "relpath\ncaf\xe9\n".encode("latin-1"),
+    "short.csv": b"relpath,category,split\na.jpg,x,train\n",
+    "quote.csv": b'relpath,category\n"a.jpg,x\n',
+}
+
+
+def not_a_manifest(folder, name):
+    path, content = folder / name, NOT_MANIFESTS[name]
+    if content == "folder":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize(
+    "name, problem",
+    [
+        ("missing.csv", "no such file"),
+        ("folder.csv", "is a folder"),
+        ("empty.csv", "empty file"),
+        ("latin.csv", "not UTF-8"),
+        ("short.csv", "missing column(s) width, height, mode, is_gray, excluded, note"),
+        ("quote.csv", "not a valid CSV"),
+    ],
+)
+def test_read_manifest_refuses_a_file_that_is_no_manifest(tmp_path, name, problem):
+    from colorization.data.manifest import ManifestError
+
+    path = not_a_manifest(tmp_path, name)
+    with pytest.raises(ManifestError) as info:
+        read_manifest(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:") and problem in message and "\n" not in message, message
+
+
+@pytest.mark.parametrize(
+    "old, new, problem",
+    [
+        (",40,32,", ",forty,32,", "width 'forty' is not a whole number"),
+        (",40,32,", ",40,-3,", "height '-3' is not a whole number"),
+        (",RGB,False,", ",RGB,perhaps,", "is_gray 'perhaps' is not True or False"),
+        ("cats/cat0.jpg,cats,", "cats/cat0.jpg,cats,holdout", "split 'holdout"),
+        ("cats/cat0.jpg", "../../etc/passwd", "not a plain relative path"),
+        ("cats/cat0.jpg", "/etc/passwd", "not a plain relative path"),
+        ("cats/cat1.jpg", "cats/cat0.jpg", "is listed twice"),
+    ],
+)
+def test_read_manifest_refuses_a_wrong_value_in_one_line(good_manifest, old, new, problem):
+    from colorization.data.manifest import ManifestError
+
+    path = _edited(good_manifest, old, new, "edited.csv")
+    line = next(n for n, text in enumerate(good_manifest.read_text().splitlines(), 1) if old in text)  # edited
+    with pytest.raises(ManifestError) as info:
+        read_manifest(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: line {line}: ") and problem in message and "\n" not in message, message
+
+
+def test_manifest_of_another_data_set_is_refused(good_manifest):
+    from colorization.data.manifest import ManifestError
+
+    with pytest.raises(ManifestError, match=r"usable rows are not files of sample .* another data set"):
+        read_manifest(good_manifest, root=SampleSource())
+
+
+def test_get_source_of_a_file_is_one_line(tmp_path):
+    (tmp_path / "photo.jpg").write_bytes(b"x")
+    with pytest.raises(ValueError, match="is a file, not a folder of images"):
+        get_source(str(tmp_path / "photo.jpg"))
+
+
+@pytest.mark.parametrize("name", sorted(NOT_MANIFESTS))
+def test_cli_evaluate_bad_manifest_is_one_line_before_any_work(tmp_path, capsys, name):
+    path = not_a_manifest(tmp_path, name)
+    missing_weights = tmp_path / "never-loaded.keras"  # the manifest is refused first
+    argv = [
+        "evaluate",
+        "--weights",
+        str(missing_weights),
+        "--data",
+        "sample",
+        "--manifest",
+        str(path),
+        "-o",
+        str(tmp_path / "out"),
+        "--quiet",
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"colorization evaluate: {path}:") and "\n" not in err and "KeyError" not in err
+    assert not (tmp_path / "out").exists()

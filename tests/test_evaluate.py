@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -19,6 +20,7 @@ from PIL import Image
 from skimage.color import rgb2lab
 
 from colorization.colorize import render
+from colorization.data.paths import OWNER_MARKER
 from colorization.evaluation import (
     RESULT_FILES,
     ConstantAbMethod,
@@ -37,6 +39,7 @@ from colorization.evaluation import (
 )
 from colorization.io.files import OutputExistsError
 from colorization.metrics import METRIC_KEYS
+from tests.conftest import SKIMAGE_DATA
 
 ALWAYS_FINITE = (
     "psnr",
@@ -234,7 +237,7 @@ def test_written_files_and_provenance(paper_results, sample_data, model_file, tm
     from colorization.data.manifest import manifest_hash
 
     paths = write_results(paper_results, tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(RESULT_FILES.values())
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*RESULT_FILES.values(), OWNER_MARKER])
     back = read_per_image(paths["per_image"])
     pd.testing.assert_frame_equal(back, paper_results.per_image, check_dtype=False)
     cats = pd.read_csv(paths["per_category"])
@@ -271,7 +274,7 @@ def test_refuses_to_overwrite(paper_results, tmp_path):
     assert (tmp_path / "per_image.csv").read_bytes() == before["per_image.csv"]
     write_results(paper_results, tmp_path, overwrite=True)
     assert (tmp_path / "summary.md").read_text() == paper_results.markdown
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [OWNER_MARKER]  # no temporary
 
 
 def test_full_resolution_uses_each_images_own_size(sample_data, model):
@@ -386,10 +389,143 @@ def test_cli_end_to_end(tmp_path, capsys, model_file):
     assert main(argv) == 0
     captured = capsys.readouterr()
     assert "| metric | better | model | gray | mean_ab |" in captured.out
-    assert sorted(p.name for p in out.iterdir()) == sorted(RESULT_FILES.values())
+    assert sorted(p.name for p in out.iterdir()) == sorted([*RESULT_FILES.values(), OWNER_MARKER])
     summary = json.loads((out / "summary.json").read_text())
     assert summary["weights"]["sha256"] == hashlib.sha256(model_file.read_bytes()).hexdigest()
     assert summary["data"]["split"] == "test" and summary["data"]["images_evaluated"] == 1
     assert len(read_per_image(out / "per_image.csv")) == 3
     assert main(argv) == 2  # second run: refuses to overwrite
     assert "exists (use --overwrite" in capsys.readouterr().err
+
+
+# --- data that gives nothing to evaluate: one line each -------------------------------------------
+def _two_photo_folder(root):
+    (root / "sky").mkdir(parents=True)
+    for i, name in enumerate(("astronaut.png", "coffee.png")):
+        Image.open(SKIMAGE_DATA / name).convert("RGB").save(root / "sky" / f"{i}.png")
+    return root
+
+
+def _cli_one_line(capsys, argv) -> str:
+    from colorization.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("colorization evaluate:") and "\n" not in err and "Traceback" not in err, err
+    return err
+
+
+@pytest.mark.parametrize("content", ["nothing", "no images"])
+def test_cli_data_folder_without_usable_images(tmp_path, capsys, model_file, content):
+    data = tmp_path / "photos"
+    data.mkdir()
+    if content == "no images":
+        (data / "notes.txt").write_text("not a photo")
+        (data / "broken.jpg").write_bytes(b"not a jpeg")
+    err = _cli_one_line(
+        capsys,
+        [
+            "evaluate",
+            "--weights",
+            str(model_file),
+            "--data",
+            str(data),
+            "--cache",
+            str(tmp_path / "cache"),
+            "-o",
+            str(tmp_path / "out"),
+            "--quiet",
+            "--workers",
+            "1",
+        ],
+    )
+    assert str(data) in err and ("no files at all" in err if content == "nothing" else "no usable images" in err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_split_without_images(tmp_path, capsys, model_file):
+    data = _two_photo_folder(tmp_path / "photos")  # two images of one category: 1 train, 0 val, 1 test
+    err = _cli_one_line(
+        capsys,
+        [
+            "evaluate",
+            "--weights",
+            str(model_file),
+            "--data",
+            str(data),
+            "--split",
+            "val",
+            "--cache",
+            str(tmp_path / "cache"),
+            "-o",
+            str(tmp_path / "out"),
+            "--quiet",
+            "--workers",
+            "1",
+        ],
+    )
+    assert "no usable images in split 'val'" in err and "train 1, val 0, test 1" in err
+
+
+def test_cli_mean_ab_without_a_train_split(tmp_path, capsys, model_file):
+    from colorization.data.manifest import build_manifest, write_manifest
+    from colorization.data.sources import FolderSource
+
+    data = _two_photo_folder(tmp_path / "photos")
+    manifest = build_manifest(FolderSource(data), workers=0, progress=False)
+    manifest["split"] = "test"
+    write_manifest(manifest, tmp_path / "manifest.csv")
+    argv = [
+        "evaluate",
+        "--weights",
+        str(model_file),
+        "--data",
+        str(data),
+        "--manifest",
+        str(tmp_path / "manifest.csv"),
+        "--cache",
+        str(tmp_path / "cache"),
+        "-o",
+        str(tmp_path / "out"),
+        "--quiet",
+        "--workers",
+        "1",
+    ]
+    err = _cli_one_line(capsys, argv)
+    assert "train split has no decodable images" in err and "--mean-ab A,B" in err
+
+
+def test_cli_python_warnings_are_one_line(tmp_path, capsys, model_file, monkeypatch):
+    from colorization.cli import main
+    from colorization.data import cache as cache_module
+    from colorization.io.images import ImageError
+
+    decode = cache_module._DECODERS["file"]
+
+    def fail_on_coffee(path, size):
+        if path.endswith("coffee.png"):
+            raise ImageError(path, "changed on disk since the manifest was made\nsecond line")
+        return decode(path, size)
+
+    monkeypatch.setitem(cache_module._DECODERS, "file", fail_on_coffee)
+    argv = [
+        "evaluate",
+        "--weights",
+        str(model_file),
+        "--data",
+        "sample",
+        "--split",
+        "test",
+        "--cache",
+        str(tmp_path / "cache"),
+        "-o",
+        str(tmp_path / "out"),
+        "--quiet",
+        "--workers",
+        "1",
+    ]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert not re.search(r":\d+: \w*Warning:", err) and "warnings.warn" not in err  # not Python's format
+    shown = [line for line in err.splitlines() if line.startswith("colorization evaluate: warning:")]
+    assert len(shown) == 1 and "1 images could not be decoded" in shown[0] and "second line" in shown[0]

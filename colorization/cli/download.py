@@ -1,33 +1,43 @@
 """``colorization download {sample,caltech101,caltech256}``: fetch a data set, say where it is.
 
-Downloads are hash-checked (pooch) and extracted safely; a second call finds the
-completion marker and needs no network. ``sample`` never uses the network, and
-``caltech101`` reads the offline copy beside the checkout when there is one (unless
-``--url`` asks for a download). Prints the image folder and the number of files.
+Downloads are hash-checked and extracted safely; a second call finds the completion
+marker and needs no network. ``sample`` never uses the network, and ``caltech101``
+reads the offline copy beside the checkout when there is one (unless ``--url`` asks
+for a download). Prints the image folder and the number of files.
+
+Also the pieces ``prepare`` and ``evaluate`` share: the data options
+(:func:`add_source_options`), opening a source with one-line errors
+(:func:`open_source`), and Python warnings as one line each (:func:`one_line_warnings`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
+import warnings
 
 from colorization.data import caltech
-from colorization.data.download import DownloadError, UnsafeArchiveError, known_hash
 from colorization.data.paths import ENV_CALTECH101, ENV_DATA
 
 
 def add_source_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by ``download`` and ``prepare``."""
+    """Options shared by ``download``, ``prepare`` and ``evaluate``."""
     parser.add_argument(
         "--data-dir", metavar="DIR", help=f"where data lives (default: ${ENV_DATA}, else <project root>/data)"
     )
-    parser.add_argument("--url", metavar="URL", help="download from this mirror instead of CaltechDATA")
+    parser.add_argument("--url", metavar="URL", help="download from this http(s) mirror instead of CaltechDATA")
     hashes = parser.add_mutually_exclusive_group()
     hashes.add_argument("--md5", metavar="HEX", help="expected md5 of the downloaded file (for mirrors)")
     hashes.add_argument("--sha256", metavar="HEX", help="expected sha256 of the downloaded file")
     parser.add_argument(
-        "--retries", type=int, default=2, metavar="N", help="extra download attempts after a network error (default 2)"
+        "--retries",
+        type=int,
+        default=2,
+        metavar="N",
+        help="extra attempts after a transfer broke off or a temporary server error (default 2)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or download messages")
 
 
 def add_parser(subparsers) -> None:
@@ -43,13 +53,49 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
+def known_hash(md5: str | None = None, sha256: str | None = None, default: str | None = None) -> str | None:
+    """Pooch's ``"alg:hex"`` string from ``--md5`` / ``--sha256`` (at most one), else ``default``."""
+    if md5 and sha256:
+        raise ValueError("give either an md5 or a sha256 checksum, not both")
+    for algorithm, value, length in (("md5", md5, 32), ("sha256", sha256, 64)):
+        if value:
+            value = value.strip().lower()
+            if len(value) != length or any(c not in "0123456789abcdef" for c in value):
+                raise ValueError(f"--{algorithm} must be {length} hexadecimal digits, got {value!r}")
+            return f"{algorithm}:{value}"
+    return default
+
+
+def one_line(error: BaseException) -> str:
+    """An error as one line: ``<file>: <problem>`` for operating-system errors, else its text."""
+    if isinstance(error, OSError) and error.strerror and error.filename:
+        return f"{error.filename}: {error.strerror}"
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+@contextlib.contextmanager
+def one_line_warnings(command: str):
+    """Show every Python warning raised in the block as one line on stderr."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        print(f"colorization {command}: warning: {text} ({category.__name__})", file=file or sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def open_source(args, name: str | None = None):
     """The :class:`~colorization.data.sources.Source` the options describe (fetched)."""
     from colorization.cli.common import CommandError
+    from colorization.data.download import DownloadError, UnsafeArchiveError
+    from colorization.data.paths import data_dir, require_folder_path
     from colorization.data.sources import CaltechSource, get_source
 
     name = name or args.source
     try:
+        require_folder_path(data_dir(args.data_dir))
         checksum = known_hash(args.md5, args.sha256)
         source = get_source(
             name, args.data_dir, url=args.url, checksum=checksum, progress=not args.quiet, retries=max(0, args.retries)
@@ -58,14 +104,25 @@ def open_source(args, name: str | None = None):
             raise CommandError(f"--url/--md5/--sha256 apply to caltech101 and caltech256, not {name}")
         if isinstance(source, CaltechSource):
             source.fetch()
-    except (DownloadError, UnsafeArchiveError, ValueError, FileNotFoundError) as error:
-        raise CommandError(" ".join(str(error).split())) from None
+    except (DownloadError, UnsafeArchiveError, ValueError, OSError) as error:
+        raise CommandError(one_line(error)) from None
     return source
 
 
+def source_records(source) -> list:
+    """The source's files, with a one-line error when its folder cannot be listed."""
+    from colorization.cli.common import CommandError
+
+    try:
+        return source.records()
+    except (ValueError, OSError) as error:
+        raise CommandError(one_line(error)) from None
+
+
 def run(args) -> int:
-    source = open_source(args)
-    records = source.records()
+    with one_line_warnings("download"):
+        source = open_source(args)
+        records = source_records(source)
     where = getattr(source, "root", None)
     print(f"{source.name}: {len(records)} files in {len({r.category for r in records})} categories")
     print(f"  where: {where if where is not None else source.origin}")

@@ -9,7 +9,9 @@ and writes into DIR:
 * ``summary.json`` - mean/median per method and metric, plus provenance;
 * ``summary.md`` - the summary as a Markdown table (also printed).
 
-The library behind it is :mod:`colorization.evaluation`.
+DIR and the --cache folder must be new, empty or made by colorization (for results,
+for a cache); any other non-empty folder is refused before any work, unless
+--overwrite. The library behind it is :mod:`colorization.evaluation`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import sys
 from pathlib import Path
 
 from colorization.cli.common import positive_int
-from colorization.cli.download import add_source_options, open_source
+from colorization.cli.download import add_source_options, one_line, one_line_warnings, open_source
 
 
 def _ab_pair(text: str) -> tuple[float, float]:
@@ -71,12 +73,21 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--cache", metavar="DIR", help="image cache folder (default: under the data folder)")
     parser.add_argument("--workers", type=int, metavar="N", help="parallel decoders (default: one per core)")
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the result files")
-    parser.add_argument("--overwrite", action="store_true", help="replace existing result files")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing result files, and write into folders colorization did not make",
+    )
     add_source_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
+    with one_line_warnings("evaluate"):
+        return _run(args)
+
+
+def _run(args) -> int:
     from colorization.cli.common import CommandError
     from colorization.evaluation import evaluate
     from colorization.io.images import ImageError
@@ -95,7 +106,7 @@ def run(args) -> int:
             progress=not args.quiet,
         )
     except (ImageError, ValueError) as error:
-        raise CommandError(" ".join(str(error).split())) from None
+        raise CommandError(one_line(error)) from None
     paths = _write(results, out, args.overwrite)
     print(results.markdown, end="")
     print(f"results: {', '.join(str(p) for p in paths.values())} ({results.summary['seconds']:.1f} s)", file=sys.stderr)
@@ -103,16 +114,29 @@ def run(args) -> int:
 
 
 def _output_folder(args) -> Path:
-    """The output folder, refused before any work if it holds results and --overwrite is off."""
+    """The output folder, after checking before any work what can be checked at once.
+
+    Refused: an output or cache folder colorization may not write into (unless
+    --overwrite), existing results (unless --overwrite), an unusable --manifest.
+    """
     from colorization.cli.common import CommandError
+    from colorization.data.cache import check_cache_folder
+    from colorization.data.manifest import read_manifest
     from colorization.evaluation import existing_results
+    from colorization.evaluation.tables import results_folder
 
     out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise CommandError(f"{out}: output path exists and is not a folder")
-    found = existing_results(out)
+    found = existing_results(out) if out.is_dir() else []
     if found and not args.overwrite:
         raise CommandError(f"{found[0]}: exists (use --overwrite to replace it)")
+    try:
+        results_folder(out, overwrite=args.overwrite, check_only=True)
+        if args.cache:
+            check_cache_folder(args.cache, overwrite=args.overwrite)
+        if args.manifest:
+            read_manifest(args.manifest)
+    except ValueError as error:
+        raise CommandError(one_line(error)) from None
     return out
 
 
@@ -147,9 +171,15 @@ def _data(args):
             data_dir=args.data_dir,
             workers=args.workers,
             progress=not args.quiet,
+            overwrite=args.overwrite,
         )
     except (ValueError, OSError) as error:
-        raise CommandError(" ".join(str(error).split())) from None
+        raise CommandError(one_line(error)) from None
+    if args.mean_ab is None and not len(data.cache.rows("train")):
+        raise CommandError(
+            f"{data.source}: the train split has no decodable images, so the mean-ab baseline cannot be "
+            "computed; give it with --mean-ab A,B"
+        )
     described = data.describe()
     excluded = described["excluded_by_manifest"]
     print(
@@ -173,3 +203,5 @@ def _write(results, out: Path, overwrite: bool) -> dict:
         raise CommandError(f"{error.filename}: exists (use --overwrite to replace it)") from None
     except OSError as error:
         raise CommandError(f"{out}: cannot write results ({error.strerror or error})") from None
+    except ValueError as error:  # the folder became unusable while the evaluation ran
+        raise CommandError(one_line(error)) from None

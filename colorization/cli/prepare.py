@@ -10,6 +10,10 @@ Writes into DIR:
 
 SOURCE is ``sample``, ``caltech101``, ``caltech256`` or a folder of images (one
 sub-folder per category).
+
+DIR must be new, empty or prepared by colorization before (a non-empty folder it did
+not make is refused before any work), and an existing ``manifest.csv`` there that
+differs from the new one is not replaced; ``--overwrite`` allows both.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import argparse
 from pathlib import Path
 
 from colorization.cli.common import positive_int
-from colorization.cli.download import add_source_options, open_source
+from colorization.cli.download import add_source_options, one_line, one_line_warnings, open_source
 from colorization.data import splits
 
 
@@ -68,58 +72,133 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--no-pack", action="store_true", help="do not write pack.npz")
     parser.add_argument("--cache", action="store_true", help="also build the decoded cache in DIR/cache")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into a DIR colorization did not make, and replace a manifest.csv that differs",
+    )
     add_source_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
+    with one_line_warnings("prepare"):
+        return _run(args)
+
+
+def _run(args) -> int:
     from colorization.cli.common import CommandError
-    from colorization.data.cache import build_cache
-    from colorization.data.manifest import build_manifest, write_manifest
-    from colorization.data.pack import write_pack
-    from colorization.data.report import summary, write_report
+    from colorization.data.manifest import build_manifest
 
     if args.pack_quality > 100:
         raise CommandError(f"--pack-quality must be 1..100, got {args.pack_quality}")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise CommandError(f"{out}: exists and is not a folder")
+    out = _check_out(args)
     source = open_source(args)
-    progress = not args.quiet
-    manifest = build_manifest(
-        source,
-        seed=args.seed,
-        fractions=args.fractions,
-        max_per_category=args.max_per_category,
-        limit=args.limit,
-        workers=args.workers,
-        progress=progress,
-    )
-    if manifest.empty:
-        raise CommandError(f"{source.name}: no files found ({source.origin})")
-    write_manifest(manifest, out / "manifest.csv")
-    write_report(manifest, out / "report")
-    print(f"{source.name} ({source.origin})")
-    print(summary(manifest))
-    print(f"manifest and report: {out / 'manifest.csv'}, {out / 'report'}/")
-    if not args.no_pack:
-        path = write_pack(
-            manifest,
-            out,
-            quality=args.pack_quality,
-            subsampling=args.subsampling,
+    try:
+        manifest = build_manifest(
+            source,
+            seed=args.seed,
+            fractions=args.fractions,
+            max_per_category=args.max_per_category,
+            limit=args.limit,
             workers=args.workers,
-            progress=progress,
-            extra_meta={"source": source.name},
+            progress=not args.quiet,
         )
-        size = path.stat().st_size
-        count = int((manifest["excluded"] == "").sum())
-        per_image = size / max(1, count)
-        print(
-            f"pack: {path} - {count} images, {size / 2**20:.1f} MiB, {per_image / 1024:.1f} KiB/image "
-            f"(~{int(50 * 2**20 / per_image) if count else 0} images per 50 MiB at q{args.pack_quality})"
-        )
-    if args.cache:
-        cache = build_cache(manifest, out / "cache", workers=args.workers, progress=progress)
-        print(f"cache: {cache.folder} - {len(cache)} images, {cache.images.nbytes / 2**20:.0f} MiB")
+    except (ValueError, OSError) as error:
+        raise CommandError(one_line(error)) from None
+    if manifest.empty:
+        raise CommandError(f"{source.origin}: no files found, nothing to prepare ({source.name})")
+    _refuse_other_manifest(out, manifest, args.overwrite)
+    try:
+        _write_outputs(args, source, manifest, out)
+    except (ValueError, OSError) as error:
+        raise CommandError(one_line(error)) from None
     return 0
+
+
+def _check_out(args) -> Path:
+    """``--out`` (and its cache folder), refused before any work where colorization may not write."""
+    from colorization.cli.common import CommandError
+    from colorization.data.cache import check_cache_folder
+    from colorization.data.pack import prepared_folder
+
+    out = Path(args.out)
+    try:
+        prepared_folder(out, overwrite=args.overwrite, check_only=True)
+        if args.cache:
+            check_cache_folder(out / "cache", overwrite=args.overwrite)
+    except ValueError as error:
+        raise CommandError(one_line(error)) from None
+    return out
+
+
+def _refuse_other_manifest(out: Path, manifest, overwrite: bool) -> None:
+    """Refuse to replace a ``manifest.csv`` that differs from ``manifest`` (unless ``overwrite``)."""
+    from colorization.cli.common import CommandError
+    from colorization.data.manifest import manifest_csv
+    from colorization.data.pack import MANIFEST_NAME
+
+    existing = out / MANIFEST_NAME
+    if overwrite or not (existing.is_file() or existing.is_symlink()):
+        return
+    try:
+        same = existing.read_bytes() == manifest_csv(manifest).encode("utf-8")
+    except OSError:
+        same = False
+    if not same:
+        raise CommandError(
+            f"{existing}: exists and differs from the manifest this run made (other files, seed or options); "
+            "choose another --out, or pass --overwrite to replace it"
+        )
+
+
+def _write_outputs(args, source, manifest, out: Path) -> None:
+    """Manifest, report, pack and (with --cache) the cache, each printed as it is written."""
+    from colorization.cli.common import CommandError
+    from colorization.data.cache import build_cache
+    from colorization.data.manifest import write_manifest
+    from colorization.data.pack import MANIFEST_NAME, PREPARED_TEMPORARIES, prepared_folder
+    from colorization.data.paths import folder_lock
+    from colorization.data.report import summary, write_report
+
+    out = prepared_folder(out, overwrite=args.overwrite)
+    with folder_lock(out, stale=PREPARED_TEMPORARIES):
+        write_manifest(manifest, out / MANIFEST_NAME)
+        write_report(manifest, out / "report")
+        print(f"{source.name} ({source.origin})")
+        print(summary(manifest))
+        print(f"manifest and report: {out / MANIFEST_NAME}, {out / 'report'}/")
+        if not (manifest["excluded"] == "").any():
+            raise CommandError(
+                f"{source.origin}: no usable images among its {len(manifest)} files, so no pack or cache "
+                f"(why: {out / 'report' / 'excluded.csv'})"
+            )
+        if not args.no_pack:
+            _pack(args, source, manifest, out)
+    if args.cache:
+        cache = build_cache(
+            manifest, out / "cache", workers=args.workers, progress=not args.quiet, overwrite=args.overwrite
+        )
+        print(f"cache: {cache.folder} - {len(cache)} images, {cache.images.nbytes / 2**20:.0f} MiB")
+
+
+def _pack(args, source, manifest, out: Path) -> None:
+    from colorization.data.pack import write_pack
+
+    path = write_pack(
+        manifest,
+        out,
+        quality=args.pack_quality,
+        subsampling=args.subsampling,
+        workers=args.workers,
+        progress=not args.quiet,
+        extra_meta={"source": source.name},
+        overwrite=args.overwrite,
+    )
+    size = path.stat().st_size
+    count = int((manifest["excluded"] == "").sum())
+    per_image = size / max(1, count)
+    print(
+        f"pack: {path} - {count} images, {size / 2**20:.1f} MiB, {per_image / 1024:.1f} KiB/image "
+        f"(~{int(50 * 2**20 / per_image) if count else 0} images per 50 MiB at q{args.pack_quality})"
+    )

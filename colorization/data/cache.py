@@ -7,19 +7,24 @@ A cache folder holds
 * ``index.csv`` - ``row, relpath, category, split, ok`` for the manifest's usable
   images, in manifest order (``ok`` is False where decoding failed at build time;
   such rows are zero and never served);
-* ``meta.json`` - the cache key (manifest hash + crop size + origin + format
-  version), counts, failures and build time. Written last: a cache without it, or
-  with another key, is rebuilt.
+* ``meta.json`` - ``"format": "colorization", "kind": "cache"``, the cache key
+  (manifest hash + crop size + origin + format version), counts, failures and build
+  time. A cache without a key in it, or with another key, is rebuilt.
 
-Every file is written atomically (built under a temporary name, then renamed), and
-the old ``meta.json`` is removed before a rebuild starts, so an interrupted build is
-never taken as valid. Decoding runs in parallel (:mod:`colorization.data.parallel`),
-each worker writing its rows straight into the memory-mapped temporary file.
+``meta.json`` is also the folder's ownership marker
+(:func:`colorization.data.paths.claim_folder`): a cache is built only into a new or
+empty folder, one whose ``meta.json`` says it is a cache, or a complete cache of an
+earlier version; any other non-empty folder is refused in one line unless
+``overwrite``. A rebuild first replaces ``meta.json`` by the bare marker (so an
+interrupted build is never taken as valid, and the folder stays the package's), holds
+the folder's lock while it builds, and removes temporaries a killed build left. Every
+file is written atomically (built under a temporary name, then renamed). Decoding runs
+in parallel (:mod:`colorization.data.parallel`), each worker writing its rows straight
+into the memory-mapped temporary file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
@@ -35,12 +40,21 @@ import pandas as pd
 
 from colorization.data.manifest import manifest_hash, usable
 from colorization.data.parallel import chunked, parallel_map
+from colorization.data.paths import (
+    OWNER_FORMAT,
+    atomic_temporaries,
+    check_folder,
+    claim_folder,
+    folder_lock,
+    mark_folder,
+)
 from colorization.io.files import atomic_path, write_text_atomic
 from colorization.io.images import ImageError, load_image, to_uint8
 from colorization.io.preprocess import PAPER_SIZE, paper_crop
 
 CACHE_VERSION = 1
 IMAGES_NAME, INDEX_NAME, META_NAME = "images.npy", "index.csv", "meta.json"
+CACHE_KIND = "cache"
 
 
 @dataclass
@@ -84,11 +98,24 @@ def open_cache(folder: str | Path, key: str | None = None) -> ImageCache | None:
         )
     except (OSError, ValueError, KeyError):
         return None
+    if not isinstance(meta, dict) or "key" not in meta:  # a bare ownership marker: a build began, never ended
+        return None
     size = int(meta.get("size", 0))
     if images.shape != (len(index), size, size, 3) or images.dtype != np.uint8 or meta.get("count") != len(index):
         return None
     index["ok"] = index["ok"].astype(str).str.lower().isin(("true", "1"))
     return ImageCache(folder, images, index, meta)
+
+
+def is_earlier_cache(folder: Path) -> bool:
+    """True for a complete cache an earlier version built (its ``meta.json`` has no ``format``)."""
+    return open_cache(folder) is not None
+
+
+def check_cache_folder(folder: str | Path, overwrite: bool = False) -> Path:
+    """Refuse (:class:`~colorization.data.paths.FolderError`, one line) a folder a cache may not be built in."""
+    check_folder(folder, CACHE_KIND, marker=META_NAME, overwrite=overwrite, adopt=is_earlier_cache)
+    return Path(folder)
 
 
 def decode_file(path: str, size: int = PAPER_SIZE) -> np.ndarray:
@@ -139,32 +166,41 @@ def fill_cache(
     progress: bool = True,
     chunk: int = 16,
     extra_meta: dict | None = None,
+    overwrite: bool = False,
 ) -> ImageCache:
-    """Decode ``items`` (paths or JPEG bytes, one per row of ``rows``) into a new cache."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(FileNotFoundError):
-        (folder / META_NAME).unlink()  # from here on the old cache is invalid
-    started = time.perf_counter()
-    count = len(rows)
-    with atomic_path(folder / IMAGES_NAME) as tmp:
-        np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(count, size, size, 3)).flush()
-        failures = _decode_into(tmp, list(items), decoder, size, chunk, workers, kind, progress)
-    _write_index(folder, rows, failures)
+    """Decode ``items`` (paths or JPEG bytes, one per row of ``rows``) into a new cache.
+
+    ``folder`` must be new, empty or a cache (``overwrite``: any folder); see the module notes.
+    """
+    folder = claim_folder(folder, CACHE_KIND, marker=META_NAME, overwrite=overwrite, adopt=is_earlier_cache)
+    with folder_lock(folder, stale=atomic_temporaries((IMAGES_NAME, INDEX_NAME, META_NAME))):
+        mark_folder(folder, CACHE_KIND, META_NAME)  # from here on the old cache is invalid
+        started = time.perf_counter()
+        with atomic_path(folder / IMAGES_NAME) as tmp:
+            np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(rows), size, size, 3)).flush()
+            failures = _decode_into(tmp, list(items), decoder, size, chunk, workers, kind, progress)
+        _write_index(folder, rows, failures)
+        _write_meta(folder, key, size, len(rows), failures, time.perf_counter() - started, extra_meta)
+    cache = open_cache(folder, key)
+    assert cache is not None, "cache just written is unreadable"
+    return cache
+
+
+def _write_meta(folder: Path, key: str, size: int, count: int, failures: dict, seconds: float, extra) -> None:
+    """``meta.json``, the last file of a build: the cache is complete once it has a key."""
     meta = {
+        "format": OWNER_FORMAT,
+        "kind": CACHE_KIND,
         "key": key,
         "version": CACHE_VERSION,
         "size": int(size),
         "count": count,
         "failures": {str(k): v for k, v in sorted(failures.items())},
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "build_seconds": round(time.perf_counter() - started, 3),
-        **(extra_meta or {}),
+        "build_seconds": round(seconds, 3),
+        **(extra or {}),
     }
     write_text_atomic(folder / META_NAME, json.dumps(meta, indent=2) + "\n")
-    cache = open_cache(folder, key)
-    assert cache is not None, "cache just written is unreadable"
-    return cache
 
 
 def _decode_into(npy: Path, items: list, decoder: str, size: int, chunk: int, workers, kind, progress) -> dict:
@@ -215,12 +251,14 @@ def build_cache(
     kind: str = "process",
     progress: bool = True,
     rebuild: bool = False,
+    overwrite: bool = False,
 ) -> ImageCache:
     """Decode and paper-crop the manifest's usable images once; reuse a matching cache.
 
     ``manifest`` needs the ``path`` column (as :func:`build_manifest` returns it, or
     :func:`colorization.data.manifest.attach_paths`). Returns at once, decoding
-    nothing, when ``folder`` already holds a cache of this manifest and size.
+    nothing, when ``folder`` already holds a cache of this manifest and size. A folder
+    that is neither new, empty nor a cache is refused unless ``overwrite``.
     """
     key = cache_key(manifest, size, "files")
     if not rebuild:
@@ -241,4 +279,5 @@ def build_cache(
         kind=kind,
         progress=progress,
         extra_meta={"origin": "files", "manifest_hash": manifest_hash(manifest)},
+        overwrite=overwrite,
     )

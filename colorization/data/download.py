@@ -1,54 +1,74 @@
 """Hash-checked downloads and safe archive extraction.
 
-* :func:`fetch_file` downloads with pooch: the bytes go to a temporary file in the
-  target folder and are moved to their final name only after the hash matched, so a
-  wrong checksum or a dropped connection never leaves a file that a later call takes
-  as valid (pooch deletes the temporary file; see ``tests/test_data_download.py``).
-* :func:`safe_extract` unpacks tar (any compression) or zip archives and refuses any
-  member with an absolute path, a ``..`` component, a link, a device or a FIFO, with
-  one-line messages; tar members also go through Python's ``filter="data"``. It
-  extracts into a hidden temporary folder that is removed on any error, so a refused
-  archive leaves nothing behind.
-* A completion marker (:func:`write_marker`), written atomically only after a
-  verified extraction, lets a second call return at once without the network.
+* :func:`fetch_file` downloads over http(s) with pooch's HTTP downloader into a
+  temporary of the package's naming (:data:`TEMP_PREFIX`) beside the target, moved onto
+  its final name only after the checksum matched: a wrong checksum, a dropped
+  connection or a killed process never leaves a file a later call takes as valid, and
+  the next run removes what a killed one left (:func:`colorization.data.paths.folder_lock`).
+* What cannot succeed fails at once, in one line: a URL that is not http(s) (before any
+  network), an HTTP 4xx, a refused connection or unknown host, no connection within
+  :data:`CONNECT_TIMEOUT`, a server silent for :data:`READ_TIMEOUT`, a checksum
+  mismatch. Only a transfer that broke off, or a temporary server error (5xx, 408,
+  429), is tried again (``retries``).
+* :func:`safe_extract` unpacks tar (any compression) or zip archives and refuses, in
+  one line, any member with an absolute path, a ``..`` component, a link, a device or
+  a FIFO, and members adding up to more than ``max_bytes``; tar members also go through
+  Python's ``filter="data"``. It extracts into a temporary folder removed on any error.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
+import os
+import re
 import shutil
 import stat
+import sys
 import tarfile
 import tempfile
 import time
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
-from colorization.io.files import write_text_atomic
+from colorization.data.paths import ensure_folder, folder_lock, remove_entry
 
-MARKER_NAME = ".complete.json"
+#: every temporary file or folder the downloads and extractions make starts with this
+TEMP_PREFIX = ".colorization-tmp-"
+SCHEMES = ("http", "https")
+CONNECT_TIMEOUT = 5.0  # seconds to establish a connection
+READ_TIMEOUT = 15.0  # seconds the server may stay silent (before the answer or between bytes)
+RETRY_STATUS = frozenset({408, 429})  # and every 5xx: the server may answer the next attempt
+CHUNK_BYTES = 1 << 20
 
 
 class DownloadError(RuntimeError):
-    """A download failed (network, HTTP status, checksum). Nothing was kept."""
+    """A download failed (URL, network, HTTP status, checksum). Nothing was kept."""
 
 
 class UnsafeArchiveError(ValueError):
-    """An archive member would escape the target folder or is not a plain file/folder."""
+    """An archive member would escape the target folder, is not a plain file/folder, or is too large."""
 
 
-def known_hash(md5: str | None = None, sha256: str | None = None, default: str | None = None) -> str | None:
-    """Pooch's ``"alg:hex"`` string from ``--md5`` / ``--sha256`` (at most one), else ``default``."""
-    if md5 and sha256:
-        raise ValueError("give either an md5 or a sha256 checksum, not both")
-    for algorithm, value, length in (("md5", md5, 32), ("sha256", sha256, 64)):
-        if value:
-            value = value.strip().lower()
-            if len(value) != length or any(c not in "0123456789abcdef" for c in value):
-                raise ValueError(f"--{algorithm} must be {length} hexadecimal digits, got {value!r}")
-            return f"{algorithm}:{value}"
-    return default
+def check_url(url: str) -> str:
+    """``url`` if it is an http(s) address with a host; else :class:`DownloadError` (no network used)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in SCHEMES:
+        scheme = f"unsupported URL scheme {parts.scheme!r}" if parts.scheme else "no URL scheme"
+        raise DownloadError(f"{url}: {scheme}; give an http:// or https:// address (nothing was downloaded)")
+    if not parts.hostname:
+        raise DownloadError(f"{url}: no host in the URL (nothing was downloaded)")
+    return url
+
+
+def checksum_algorithm(url: str, checksum: str | None) -> str:
+    """The algorithm of an ``"md5:<hex>"`` / ``"sha256:<hex>"`` checksum; unverified data is refused."""
+    if not checksum:
+        raise DownloadError(f"{url}: no checksum given; refusing to download unverified data")
+    algorithm = checksum.split(":", 1)[0].lower()
+    if algorithm not in ("md5", "sha256") or ":" not in checksum:
+        raise DownloadError(f"{url}: checksum {checksum!r} is not 'md5:<hex>' or 'sha256:<hex>'")
+    return algorithm
 
 
 def fetch_file(
@@ -59,7 +79,8 @@ def fetch_file(
     *,
     progress: bool = True,
     retries: int = 0,
-    timeout: float = 60.0,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    read_timeout: float = READ_TIMEOUT,
 ) -> Path:
     """Download ``url`` to ``folder/fname`` unless a file with that checksum is there.
 
@@ -68,36 +89,90 @@ def fetch_file(
     checksum : str
         ``"md5:<hex>"`` or ``"sha256:<hex>"``; required (unverified data is refused).
     retries : int
-        Extra attempts after a network error or checksum mismatch.
+        Extra attempts after a transfer broke off or a temporary server error.
+    connect_timeout, read_timeout : float
+        Seconds to connect, and seconds the server may stay silent.
 
     Raises
     ------
     DownloadError
         One line naming the URL and the problem; no partial file remains.
     """
+    check_url(url)
+    algorithm = checksum_algorithm(url, checksum)
+    folder = ensure_folder(folder)
+    target = folder / fname
+    with folder_lock(folder, stale=(f"{TEMP_PREFIX}download-*",)):
+        if target.is_file() and file_checksum(target, algorithm) == checksum.lower():
+            return target
+        for attempt in range(retries + 1):
+            problem, again = download_once(url, checksum.lower(), target, progress, (connect_timeout, read_timeout))
+            if problem is None:
+                return target
+            if not again or attempt == retries:
+                break
+            time.sleep(min(attempt + 1, 10))
+    retry = "run again to retry" if again else "retrying would not help"
+    raise DownloadError(f"{url}: {problem}; nothing was kept, {retry}")
+
+
+def download_once(url: str, checksum: str, target: Path, progress: bool, timeout) -> tuple[str | None, bool]:
+    """One attempt: download into a temporary beside ``target``, moved onto it once the checksum matched.
+
+    Returns ``(None, False)`` when ``target`` is in place, else ``(the problem, whether another
+    attempt may succeed)``; the temporary is gone in every case.
+    """
     import pooch
     import requests
 
-    if not checksum:
-        raise DownloadError(f"{url}: no checksum given; refusing to download unverified data")
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    downloader = pooch.HTTPDownloader(progressbar=progress, timeout=timeout)
-    for attempt in range(retries + 1):
-        try:
-            path = pooch.retrieve(
-                url, known_hash=checksum, fname=fname, path=folder, downloader=downloader, progressbar=progress
-            )
-            return Path(path)
-        except (ValueError, OSError, requests.exceptions.RequestException) as error:
-            if attempt < retries:
-                time.sleep(min(attempt + 1, 10))
-                continue
-            problem = " ".join(str(error).split())
-            if isinstance(error, ValueError) and "hash" in problem.lower():
-                problem = f"checksum mismatch, the download was discarded ({problem})"
-            raise DownloadError(f"{url}: {problem}; nothing was kept, run again to retry") from None
-    raise AssertionError("unreachable")
+    descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f"{TEMP_PREFIX}download-", suffix=".part")
+    temporary = Path(name)
+    try:
+        with os.fdopen(descriptor, "w+b") as handle:
+            if progress:
+                print(f"downloading {url} to {target}", file=sys.stderr)
+            downloader = pooch.HTTPDownloader(progressbar=progress, chunk_size=CHUNK_BYTES, timeout=timeout)
+            try:
+                downloader(url, handle, None)
+            except requests.exceptions.RequestException as error:
+                return network_problem(error, handle.tell(), timeout)
+            except OSError as error:  # writing the file: disk full, quota ...
+                return f"cannot write {temporary} ({error.strerror or error})", False
+        actual = file_checksum(temporary, checksum.split(":", 1)[0])
+        if actual != checksum:
+            return f"checksum mismatch (expected {checksum}, got {actual}), the download was discarded", False
+        os.replace(temporary, target)
+        return None, False
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def network_problem(error, received: int, timeout) -> tuple[str, bool]:
+    """(the problem in a few words, whether another attempt may succeed) for a requests error.
+
+    Retried: 5xx, 408, 429, and a transfer that broke off after the server sent something.
+    """
+    import requests
+
+    response = getattr(error, "response", None)
+    if isinstance(error, requests.exceptions.HTTPError) and response is not None:
+        status = int(response.status_code)
+        return f"HTTP {status} {response.reason or ''}".rstrip(), status >= 500 or status in RETRY_STATUS
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return f"no connection within {timeout[0]:g} s (connect timeout)", False
+    if received == 0 and isinstance(error, requests.exceptions.ReadTimeout):
+        return f"the server sent nothing for {timeout[1]:g} s (read timeout)", False
+    reason = errno_reason(error)
+    if received == 0:
+        return f"cannot connect ({reason})", False
+    return f"the transfer broke off after {received} bytes ({reason})", True
+
+
+def errno_reason(error) -> str:
+    """The operating system's reason inside a requests error (``Connection refused`` ...), else its text."""
+    text = " ".join(str(error).split())
+    found = re.findall(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
+    return found[-1].strip() if found else text
 
 
 def member_problem(name: str) -> str | None:
@@ -136,53 +211,77 @@ def _check_zip_member(archive: Path, info: zipfile.ZipInfo) -> None:
         raise UnsafeArchiveError(f"{archive}: refusing member {info.filename!r}: {problem}")
 
 
-def safe_extract(archive: str | Path, dest: str | Path, only: str | None = None) -> list[str]:
+def _check_total(archive: Path, total: int, max_bytes: int | None) -> None:
+    if max_bytes is not None and total > max_bytes:
+        raise UnsafeArchiveError(
+            f"{archive}: refusing to extract more than {max_bytes:,} bytes (the members add up to at least "
+            f"{total:,}): not the expected archive, or a decompression bomb"
+        )
+
+
+def _wanted(name: str, only: str | None) -> bool:
+    return only is None or name.rstrip("/").endswith(only)
+
+
+def _extract_tar(archive: Path, tmp: Path, only: str | None, max_bytes: int | None) -> None:
+    total = 0
+    with tarfile.open(archive, mode="r:*") as tar:
+        for member in tar:  # streaming: one pass even for .tar.gz
+            _check_tar_member(archive, member)
+            if _wanted(member.name, only):
+                total += member.size if member.isfile() else 0
+                _check_total(archive, total, max_bytes)  # before a byte of this member is written
+                tar.extract(member, tmp, filter="data")
+
+
+def _extract_zip(archive: Path, tmp: Path, only: str | None, max_bytes: int | None) -> None:
+    with zipfile.ZipFile(archive) as zf:
+        infos = zf.infolist()
+        for info in infos:
+            _check_zip_member(archive, info)
+        wanted = [info for info in infos if _wanted(info.filename, only)]
+        # zipfile never yields more than a member's declared size (a larger stream fails its CRC check)
+        _check_total(archive, sum(info.file_size for info in wanted), max_bytes)
+        for info in wanted:
+            zf.extract(info, tmp)
+
+
+def safe_extract(
+    archive: str | Path, dest: str | Path, only: str | None = None, max_bytes: int | None = None
+) -> list[str]:
     """Extract a tar or zip archive (decided by content) into ``dest``.
 
     Every member is checked before it is written; the whole extraction goes into a
-    temporary folder beside ``dest`` and is moved into ``dest`` only when complete.
+    temporary folder inside ``dest`` and is moved into place only when complete.
 
     Parameters
     ----------
     only : str, optional
         Extract only members whose path ends with this name (and folders above it).
+    max_bytes : int, optional
+        Refuse the archive when the files to extract add up to more than this.
 
     Returns
     -------
     list of str
         Top-level names now in ``dest`` that came from the archive.
     """
-    archive, dest = Path(archive), Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".extract-", dir=dest))
+    archive, dest = Path(archive), ensure_folder(dest)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}extract-", dir=dest))
     try:
         if tarfile.is_tarfile(archive):
-            with tarfile.open(archive, mode="r:*") as tar:
-                for member in tar:  # streaming: one pass even for .tar.gz
-                    _check_tar_member(archive, member)
-                    if only is None or member.name.rstrip("/").endswith(only):
-                        tar.extract(member, tmp, filter="data")
+            _extract_tar(archive, tmp, only, max_bytes)
         elif zipfile.is_zipfile(archive):
-            with zipfile.ZipFile(archive) as zf:
-                infos = zf.infolist()
-                for info in infos:
-                    _check_zip_member(archive, info)
-                for info in infos:
-                    if only is None or info.filename.rstrip("/").endswith(only):
-                        zf.extract(info, tmp)
+            _extract_zip(archive, tmp, only, max_bytes)
         else:
             raise UnsafeArchiveError(f"{archive}: not a tar or zip archive")
         names = sorted(p.name for p in tmp.iterdir())
         for name in names:
-            target = dest / name
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            elif target.exists() or target.is_symlink():
-                target.unlink()
-            (tmp / name).rename(target)
+            remove_entry(dest / name)
+            (tmp / name).rename(dest / name)
         return names
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError) as error:
-        raise UnsafeArchiveError(f"{archive}: corrupt archive ({error})") from None
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as error:
+        raise UnsafeArchiveError(f"{archive}: corrupt archive ({' '.join(str(error).split())})") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -196,20 +295,3 @@ def file_checksum(path: str | Path, algorithm: str = "md5") -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return f"{algorithm}:{digest.hexdigest()}"
-
-
-def read_marker(folder: str | Path) -> dict | None:
-    """The completion marker of an extracted dataset, or None."""
-    with contextlib.suppress(OSError, ValueError):
-        return json.loads((Path(folder) / MARKER_NAME).read_text(encoding="utf-8"))
-    return None
-
-
-def write_marker(folder: str | Path, info: dict) -> Path:
-    """Write the completion marker atomically (call only after verified extraction)."""
-    return write_text_atomic(Path(folder) / MARKER_NAME, json.dumps(info, indent=2, sort_keys=True) + "\n")
-
-
-def remove_marker(folder: str | Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        (Path(folder) / MARKER_NAME).unlink()

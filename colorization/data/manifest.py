@@ -19,11 +19,13 @@ import numpy as np
 import pandas as pd
 
 from colorization.data import splits
+from colorization.data.download import member_problem
 from colorization.data.inspection import inspect_paths
 from colorization.data.sources import Source
 from colorization.io.files import atomic_path
 
 MANIFEST_COLUMNS = ("relpath", "category", "split", "width", "height", "mode", "is_gray", "excluded", "note")
+_BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
 
 
 def build_manifest(
@@ -106,25 +108,101 @@ def write_manifest(manifest: pd.DataFrame, path: str | Path) -> Path:
     return Path(path)
 
 
-def read_manifest(path: str | Path, root: str | Path | Source | None = None) -> pd.DataFrame:
-    """Read a manifest CSV; with ``root`` (a folder or a source), add absolute paths."""
-    table = pd.read_csv(
-        path,
-        dtype={"relpath": str, "category": str, "split": str, "mode": str, "excluded": str, "note": str},
-        keep_default_na=False,
-    )
-    table["is_gray"] = table["is_gray"].astype(str).str.lower().isin(("true", "1"))
-    if root is not None:
-        table = attach_paths(table, root)
+class ManifestError(ValueError):
+    """A manifest that cannot be used; ``str(error)`` is one line naming the file and the problem."""
+
+
+def read_manifest(path, root: str | Path | Source | None = None) -> pd.DataFrame:
+    """Read and check a manifest CSV (a path or a text buffer); with ``root``, add absolute paths.
+
+    Returns the :data:`MANIFEST_COLUMNS` (other columns are dropped), ``width`` and
+    ``height`` as integers and ``is_gray`` as booleans.
+
+    Raises
+    ------
+    ManifestError
+        One line naming the file: missing, a folder, not UTF-8, empty or not CSV, columns
+        missing, a value of the wrong kind (with its line), a relpath that is unsafe
+        (absolute, ``..``) or listed twice, or (with a source as ``root``) usable rows
+        that are not files of that source.
+    """
+    label = "<manifest>" if hasattr(path, "read") else str(path)
+    table = _checked(_parsed(path, label), label)
+    return attach_paths(table, root, label=label) if root is not None else table
+
+
+def _parsed(path, label: str) -> pd.DataFrame:
+    """The CSV as text columns, with a one-line error when it is no CSV at all."""
+    if not hasattr(path, "read"):
+        if Path(path).is_dir():
+            raise ManifestError(f"{label}: is a folder, not a manifest CSV")
+        if not Path(path).is_file():
+            raise ManifestError(f"{label}: no such file")
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ManifestError(f"{label}: not UTF-8 text, so not a manifest CSV") from None
+    except pd.errors.EmptyDataError:
+        raise ManifestError(f"{label}: empty file, not a manifest (no header {','.join(MANIFEST_COLUMNS)})") from None
+    except pd.errors.ParserError as error:
+        raise ManifestError(f"{label}: not a valid CSV ({' '.join(str(error).split())})") from None
+    except OSError as error:
+        raise ManifestError(f"{label}: cannot read it ({error.strerror or error})") from None
+
+
+def _refuse(label: str, table: pd.DataFrame, bad: pd.Series, column: str, problem: str) -> None:
+    """Raise for the first row flagged in ``bad`` (its line in the file: the header is line 1)."""
+    if bad.any():
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        count = int(bad.sum())
+        more = f" ({count} such rows)" if count > 1 else ""
+        raise ManifestError(f"{label}: line {first + 2}: {column} {table[column].iloc[first]!r} {problem}{more}")
+
+
+def _checked(table: pd.DataFrame, label: str) -> pd.DataFrame:
+    """The manifest's columns with their types, after checking every value."""
+    missing = [column for column in MANIFEST_COLUMNS if column not in table.columns]
+    if missing:
+        raise ManifestError(
+            f"{label}: not a manifest, missing column(s) {', '.join(missing)} (a manifest has "
+            f"{', '.join(MANIFEST_COLUMNS)}; `colorization prepare` writes one)"
+        )
+    table = table[list(MANIFEST_COLUMNS)].copy()
+    for column in ("width", "height"):
+        values = pd.to_numeric(table[column], errors="coerce")
+        _refuse(label, table, ~(values >= 0) | (values % 1 != 0), column, "is not a whole number >= 0")
+        table[column] = values.astype("int64")
+    gray = table["is_gray"].str.strip().str.lower()
+    _refuse(label, table, ~gray.isin(_BOOLEANS), "is_gray", "is not True or False")
+    table["is_gray"] = gray.map(_BOOLEANS).astype(bool)
+    names = ", ".join(splits.SPLITS)
+    _refuse(label, table, ~table["split"].isin((*splits.SPLITS, "")), "split", f"is not one of {names} or empty")
+    usable_rows = table["excluded"] == ""
+    _refuse(label, table, usable_rows & (table["split"] == ""), "split", "is empty on a usable row (excluded is empty)")
+    unsafe = table["relpath"].map(lambda relpath: member_problem(relpath) is not None)
+    _refuse(label, table, unsafe, "relpath", "is not a plain relative path (empty, absolute or with '..')")
+    _refuse(label, table, table["relpath"].duplicated(), "relpath", "is listed twice")
     return table
 
 
-def attach_paths(manifest: pd.DataFrame, root: str | Path | Source) -> pd.DataFrame:
-    """Add the ``path`` column from a source (its records) or a root folder."""
+def attach_paths(manifest: pd.DataFrame, root: str | Path | Source, *, label: str = "the manifest") -> pd.DataFrame:
+    """Add the ``path`` column from a source (its records) or a root folder.
+
+    Raises
+    ------
+    ManifestError
+        When a usable row is not a file of the source (a manifest of another data set).
+    """
     table = manifest.copy()
     if isinstance(root, Source):
         known = {r.relpath: str(r.path) for r in root.records()}
         table["path"] = [known.get(r, "") for r in table["relpath"]]
+        unknown = table.loc[(table["excluded"] == "") & (table["path"] == ""), "relpath"]
+        if len(unknown):
+            raise ManifestError(
+                f"{label}: {len(unknown)} usable rows are not files of {root.name} ({root.origin}), first "
+                f"{unknown.iloc[0]!r}; was it made from another data set?"
+            )
     else:
         table["path"] = [str(Path(root, r)) for r in table["relpath"]]
     return table

@@ -13,6 +13,12 @@ plus ``manifest.csv`` and ``pack.json`` (quality, chroma subsampling, sizes) bes
 for people. :func:`cache_from_pack` decodes a pack in parallel into the ordinary
 image cache, so training reads it exactly like a cache built from files.
 
+The folder is a *prepared* folder (``colorization prepare --out``): it must be new,
+empty or one the package prepared (:func:`prepared_folder`, the ownership marker of
+:func:`colorization.data.paths.claim_folder`); any other non-empty folder is refused
+unless ``overwrite``. Writers hold the folder's lock, which removes the temporaries a
+killed run left.
+
 Chroma subsampling defaults to 4:2:0 (Pillow's default): the network predicts ab at
 128x128 and upsamples it (docs/paper.md, "Network (exact)", layer 15), so chroma at half resolution loses
 little of what it can learn, and the files are about a third smaller than 4:4:4.
@@ -33,10 +39,14 @@ import pandas as pd
 from colorization.data.cache import ImageCache, cache_key, decode_file, fill_cache, open_cache
 from colorization.data.manifest import manifest_csv, manifest_hash, usable, write_manifest
 from colorization.data.parallel import chunked, parallel_map
+from colorization.data.paths import atomic_temporaries, check_folder, claim_folder, folder_lock
 from colorization.io.files import atomic_path, write_text_atomic
 from colorization.io.preprocess import PAPER_SIZE
 
-PACK_NAME, PACK_META = "pack.npz", "pack.json"
+PACK_NAME, PACK_META, MANIFEST_NAME = "pack.npz", "pack.json", "manifest.csv"
+PREPARED_KIND = "prepared"
+#: the temporaries a killed writer of a prepared folder may leave (removed under its lock)
+PREPARED_TEMPORARIES = atomic_temporaries((PACK_NAME, PACK_META, MANIFEST_NAME))
 DEFAULT_QUALITY = 85
 
 
@@ -56,6 +66,17 @@ class Pack:
 
     def digest(self) -> str:
         return hashlib.sha256(self.jpeg.tobytes()).hexdigest()
+
+
+def prepared_folder(folder: str | Path, *, overwrite: bool = False, check_only: bool = False) -> Path:
+    """``folder`` for a prepared data set: new, empty or prepared before (else a one-line FolderError).
+
+    Created and marked unless ``check_only``; ``overwrite`` writes into any folder.
+    """
+    if check_only:
+        check_folder(folder, PREPARED_KIND, overwrite=overwrite)
+        return Path(folder)
+    return claim_folder(folder, PREPARED_KIND, overwrite=overwrite)
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int = DEFAULT_QUALITY, subsampling: str = "4:2:0") -> bytes:
@@ -82,11 +103,20 @@ def write_pack(
     kind: str = "process",
     progress: bool = True,
     extra_meta: dict | None = None,
+    overwrite: bool = False,
 ) -> Path:
-    """Encode the manifest's usable images into ``folder/pack.npz`` (needs ``path``)."""
+    """Encode the manifest's usable images into ``folder/pack.npz`` (needs ``path``).
+
+    ``folder``: see :func:`prepared_folder`.
+    """
     if not 1 <= int(quality) <= 100:
         raise ValueError(f"JPEG quality must be 1..100, got {quality}")
-    folder = Path(folder)
+    folder = prepared_folder(folder, overwrite=overwrite)
+    with folder_lock(folder, stale=PREPARED_TEMPORARIES):
+        return _write_pack(manifest, folder, quality, subsampling, size, workers, kind, progress, extra_meta)
+
+
+def _write_pack(manifest, folder: Path, quality, subsampling, size, workers, kind, progress, extra_meta) -> Path:
     started = time.perf_counter()
     rows = usable(manifest)
     chunks = chunked(rows["path"].tolist(), 16)
@@ -108,7 +138,7 @@ def write_pack(
     with atomic_path(folder / PACK_NAME) as tmp:
         with open(tmp, "wb") as handle:
             np.savez(handle, jpeg=jpeg, offsets=offsets, manifest=np.frombuffer(text, dtype=np.uint8))
-    write_manifest(manifest, folder / "manifest.csv")
+    write_manifest(manifest, folder / MANIFEST_NAME)
     total = (folder / PACK_NAME).stat().st_size
     meta = {
         "count": len(blobs),
@@ -135,7 +165,10 @@ def load_pack(path: str | Path) -> Pack:
         path = path / PACK_NAME
     with np.load(path, allow_pickle=False) as data:
         jpeg, offsets = data["jpeg"], data["offsets"]
-        manifest = read_manifest(io.StringIO(data["manifest"].tobytes().decode("utf-8")))
+        try:
+            manifest = read_manifest(io.StringIO(data["manifest"].tobytes().decode("utf-8")))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ValueError(f"{path}: the manifest inside is not usable ({error})") from None
     meta_path = path.with_name(PACK_META)
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
     if len(offsets) - 1 != len(usable(manifest)):
@@ -151,8 +184,12 @@ def cache_from_pack(
     kind: str = "process",
     progress: bool = True,
     rebuild: bool = False,
+    overwrite: bool = False,
 ) -> ImageCache:
-    """Decode a pack into the uint8 image cache (default ``<pack folder>/cache``); reuse it if built."""
+    """Decode a pack into the uint8 image cache (default ``<pack folder>/cache``); reuse it if built.
+
+    ``overwrite``: build into a folder that is not a cache (see :mod:`colorization.data.cache`).
+    """
     pack = pack if isinstance(pack, Pack) else load_pack(pack)
     folder = Path(folder) if folder is not None else pack.path.parent / "cache"
     size = int(pack.meta.get("size", PAPER_SIZE))
@@ -173,4 +210,5 @@ def cache_from_pack(
         kind=kind,
         progress=progress,
         extra_meta={"origin": f"pack {pack.path}", "manifest_hash": manifest_hash(pack.manifest)},
+        overwrite=overwrite,
     )

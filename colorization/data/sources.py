@@ -212,6 +212,9 @@ def get_source(name: str, data_dir: str | Path | None = None, **options) -> Sour
         return SampleSource()
     if name in caltech.SPECS:
         return CaltechSource(name, data_dir, **options)
-    if Path(name).expanduser().is_dir():
+    path = Path(name).expanduser()
+    if path.is_dir():
         return FolderSource(name)
+    if path.exists():
+        raise ValueError(f"{path}: is a file, not a folder of images (or use one of {', '.join(SOURCE_NAMES)})")
     raise ValueError(f"unknown source {name!r}: use one of {', '.join(SOURCE_NAMES)} or an existing folder")

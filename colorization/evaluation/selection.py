@@ -106,6 +106,7 @@ def load_data(
     data_dir: str | Path | None = None,
     workers: int | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> EvalData:
     """Manifest, cache and the images of ``split`` to evaluate.
 
@@ -125,7 +126,11 @@ def load_data(
         path, so over the categories).
     cache_dir : path, optional
         Where the paper-cropped cache is (re)used; default
-        ``<data dir>/cache/<source>-<manifest hash[:12]>``.
+        ``<data dir>/cache/<source>-<manifest hash[:12]>``. It must be new, empty or a
+        cache (:mod:`colorization.data.cache`) unless ``overwrite``.
+
+    Raises ``ValueError`` (one line) for an unknown split, an unusable manifest, a cache
+    folder that is not one, or no usable images.
     """
     from colorization.data import paths
     from colorization.data.cache import build_cache
@@ -138,22 +143,12 @@ def load_data(
     table = _manifest(src, manifest, seed, workers, progress)
     if manifest is not None:
         seed = None  # the given manifest's own split, whatever seed made it
-    folder = (
-        Path(cache_dir) if cache_dir else paths.data_dir(data_dir) / "cache" / f"{src.name}-{manifest_hash(table)[:12]}"
+    default = paths.data_dir(data_dir) / "cache" / f"{src.name}-{manifest_hash(table)[:12]}"
+    cache = build_cache(
+        table, cache_dir or default, workers=workers, kind="thread", progress=progress, overwrite=overwrite
     )
-    cache = build_cache(table, folder, workers=workers, kind="thread", progress=progress)
-    items, available = _split_items(src.name, table, cache, split, limit)
-    return EvalData(
-        source=src.name,
-        origin=src.origin,
-        split=split,
-        seed=seed,
-        manifest=table,
-        cache=cache,
-        items=items,
-        available=available,
-        limit=limit,
-    )
+    items, available = _split_items(f"{src.name} ({src.origin})", table, cache, split, limit)
+    return EvalData(src.name, src.origin, split, seed, table, cache, items, available, limit)
 
 
 def _manifest(src, manifest, seed: int, workers, progress: bool) -> pd.DataFrame:
@@ -161,13 +156,19 @@ def _manifest(src, manifest, seed: int, workers, progress: bool) -> pd.DataFrame
     from colorization.data.manifest import attach_paths, build_manifest, read_manifest
 
     if manifest is None:
-        table = build_manifest(src, seed=seed, workers=workers, progress=progress)
-    else:
-        table = read_manifest(manifest) if not isinstance(manifest, pd.DataFrame) else manifest
+        table, where = build_manifest(src, seed=seed, workers=workers, progress=progress), src.origin
+    elif isinstance(manifest, pd.DataFrame):
+        table, where = manifest, "the manifest given"
         if "path" not in table.columns:
             table = attach_paths(table, src)
-    if table.empty or not (table["excluded"] == "").any():
-        raise ValueError(f"{src.name}: no usable images ({src.origin})")
+    else:
+        table, where = read_manifest(manifest, root=src), str(manifest)
+    if table.empty:
+        raise ValueError(f"{where}: no files at all, so nothing to evaluate ({src.name})")
+    if not (table["excluded"] == "").any():
+        reasons = table["excluded"].str.split(r" \(|:", regex=True).str[0].value_counts()
+        counts = ", ".join(f"{count} {reason}" for reason, count in reasons.items())
+        raise ValueError(f"{where}: no usable images among its {len(table)} files ({counts})")
     return table
 
 
@@ -177,7 +178,9 @@ def _split_items(name: str, table: pd.DataFrame, cache, split: str, limit: int |
     if split != "all":
         index = index[index["split"] == split]
     if index.empty:
-        raise ValueError(f"{name}: no usable images in split {split!r}")
+        decodable = cache.index.loc[cache.index["ok"], "split"].value_counts()
+        counts = ", ".join(f"{part} {int(decodable.get(part, 0))}" for part in SPLIT_CHOICES[:3])
+        raise ValueError(f"{name}: no usable images in split {split!r} (decodable images per split: {counts})")
     picked = index.iloc[select_evenly(len(index), limit)]
     where = dict(zip(table["relpath"], table["path"], strict=True))
     items = pd.DataFrame(

@@ -18,6 +18,11 @@ Files (:data:`RESULT_FILES`), all written atomically:
     ``valid``. Non-finite numbers are written as ``null`` (NaN) or ``"inf"``/``"-inf"``.
 ``summary.md``
     The summary as a Markdown table, model vs. baselines.
+
+The folder must be new, empty or one the package wrote results into
+(:func:`results_folder`, the ownership marker of
+:func:`colorization.data.paths.claim_folder`): any other non-empty folder is refused
+unless ``overwrite``, and existing result files are never replaced without it.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from colorization.data.paths import atomic_temporaries, check_folder, claim_folder, folder_lock
 from colorization.io.files import OutputExistsError, atomic_path, write_text_atomic
 from colorization.metrics import METRIC_KEYS
 
@@ -38,6 +44,7 @@ RESULT_FILES = {
     "summary": "summary.json",
     "markdown": "summary.md",
 }
+RESULTS_KIND = "evaluation"
 
 # metric -> (label in the Markdown table, which way is better)
 METRIC_INFO = {
@@ -205,24 +212,43 @@ def existing_results(folder: str | Path) -> list[Path]:
     return [path for path in result_paths(folder).values() if path.exists()]
 
 
+def results_folder(folder: str | Path, *, overwrite: bool = False, check_only: bool = False) -> Path:
+    """``folder`` for result files: new, empty or holding the package's results.
+
+    Created and marked unless ``check_only``; ``overwrite`` writes into any folder.
+
+    Raises
+    ------
+    colorization.data.paths.FolderError
+        One line, for a file, or a non-empty folder the package did not write results into.
+    """
+    if check_only:
+        check_folder(folder, RESULTS_KIND, overwrite=overwrite)
+        return Path(folder)
+    return claim_folder(folder, RESULTS_KIND, overwrite=overwrite)
+
+
 def write_results(results, folder: str | Path, *, overwrite: bool = False) -> dict[str, Path]:
     """Write :data:`RESULT_FILES` for ``results`` (a :class:`~colorization.evaluation.runner.Results`).
 
     Raises :class:`~colorization.io.files.OutputExistsError` (nothing written) if any
-    exists and ``overwrite`` is False; each file is written atomically.
+    exists and ``overwrite`` is False, and :class:`~colorization.data.paths.FolderError`
+    for a folder that is not :func:`results_folder`'s; each file is written atomically.
     """
+    folder = results_folder(folder, overwrite=overwrite)
     targets = result_paths(folder)
-    if not overwrite:
-        found = existing_results(folder)
-        if found:
-            raise OutputExistsError(17, "exists (use --overwrite to replace it)", str(found[0]))
-    with atomic_path(targets["per_image"], overwrite=overwrite) as tmp:
-        results.per_image.to_csv(tmp, index=False, lineterminator="\n", na_rep="nan")
-    with atomic_path(targets["per_category"], overwrite=overwrite) as tmp:
-        results.per_category.to_csv(tmp, index=False, lineterminator="\n", na_rep="nan")
-    text = json.dumps(jsonable(results.summary), indent=2, allow_nan=False) + "\n"
-    write_text_atomic(targets["summary"], text, overwrite=overwrite)
-    write_text_atomic(targets["markdown"], results.markdown, overwrite=overwrite)
+    with folder_lock(folder, stale=atomic_temporaries(RESULT_FILES.values())):
+        if not overwrite:
+            found = existing_results(folder)
+            if found:
+                raise OutputExistsError(17, "exists (use --overwrite to replace it)", str(found[0]))
+        with atomic_path(targets["per_image"], overwrite=overwrite) as tmp:
+            results.per_image.to_csv(tmp, index=False, lineterminator="\n", na_rep="nan")
+        with atomic_path(targets["per_category"], overwrite=overwrite) as tmp:
+            results.per_category.to_csv(tmp, index=False, lineterminator="\n", na_rep="nan")
+        text = json.dumps(jsonable(results.summary), indent=2, allow_nan=False) + "\n"
+        write_text_atomic(targets["summary"], text, overwrite=overwrite)
+        write_text_atomic(targets["markdown"], results.markdown, overwrite=overwrite)
     return targets
 
 

@@ -141,6 +141,7 @@ _RGB_FROM_RELATIVE_XYZ = RGB_FROM_XYZ * WHITE_D65[None, :]
 _RGB_FROM_RELATIVE_XYZ = (_RGB_FROM_RELATIVE_XYZ / _RGB_FROM_RELATIVE_XYZ.sum(axis=1, keepdims=True)).astype(np.float32)
 _GAMUT_TOLERANCE = 1e-4  # linear-light slack before a colour counts as out of gamut
 _GAMUT_STEPS = 6  # bisection steps: chroma found to within 1/64 of its predicted value
+_STRIP_PIXELS = 1 << 18  # pixels per strip of work (and per tile of a very wide row): temporaries stay in cache
 
 
 def _out_of_gamut(channels):
@@ -211,7 +212,7 @@ def lab_to_srgb8(lightness_plane: np.ndarray, ab: np.ndarray, keep_lightness: bo
     return out
 
 
-def _map_row_strips(function, *arrays, pixels_per_strip: int = 1 << 18):
+def _map_row_strips(function, *arrays, pixels_per_strip: int = _STRIP_PIXELS):
     """Call ``function(*strips)`` on strips of rows of ``arrays``, over a thread pool."""
     _map_row_ranges(
         lambda start, stop: function(*(a[start:stop] for a in arrays)),
@@ -220,7 +221,7 @@ def _map_row_strips(function, *arrays, pixels_per_strip: int = 1 << 18):
     )
 
 
-def _map_row_ranges(function, height: int, width: int, pixels_per_strip: int = 1 << 18):
+def _map_row_ranges(function, height: int, width: int, pixels_per_strip: int = _STRIP_PIXELS):
     """Call ``function(start, stop)`` for strips of rows covering ``height``, on all cores.
 
     numpy releases the GIL in its loops, so threads use every core; strips of
@@ -237,10 +238,10 @@ def _map_row_ranges(function, height: int, width: int, pixels_per_strip: int = 1
         list(pool.map(lambda start: function(start, min(start + rows, height)), starts))
 
 
-def _bilinear_taps(size_out: int, size_in: int):
-    """Source indices and weights of bilinear resampling with pixel centres aligned
+def _bilinear_taps(size_out: int, size_in: int, start: int, stop: int):
+    """Source indices and weights of bilinear resampling for targets start..stop, pixel centres aligned
     (as Pillow and scikit-image): source = (target + 0.5) * size_in / size_out - 0.5."""
-    source = (np.arange(size_out, dtype=np.float64) + 0.5) * (size_in / size_out) - 0.5
+    source = (np.arange(start, stop, dtype=np.float64) + 0.5) * (size_in / size_out) - 0.5
     source = np.clip(source, 0, size_in - 1)
     low = np.floor(source).astype(np.intp)
     high = np.minimum(low + 1, size_in - 1)
@@ -274,19 +275,21 @@ def render(rgb: np.ndarray, ab: np.ndarray, keep_lightness: bool = True) -> np.n
     if ab.ndim != 3 or ab.shape[2] != 2:
         raise ValueError(f"expected ab of shape (h, w, 2), got {ab.shape}")
     height, width = rgb.shape[:2]
-    # Separable bilinear upsampling: columns once for the whole (small) ab, rows per strip.
-    col_low, col_high, col_weight = _bilinear_taps(width, ab.shape[1])
-    ab_cols = ab[:, col_low] * (1 - col_weight[:, None]) + ab[:, col_high] * col_weight[:, None]
-    row_low, row_high, row_weight = _bilinear_taps(height, ab.shape[0])
+    # Bilinear upsampling (columns, then rows) per strip, from the ab rows it reads: no full-size temporary.
     out = np.empty((height, width, 3), dtype=np.uint8)
 
     def strip(start: int, stop: int) -> None:
-        weight = row_weight[start:stop, None, None]
-        ab_strip = ab_cols[row_low[start:stop]] * (1 - weight)
-        ab_strip += ab_cols[row_high[start:stop]] * weight
-        y = _luminance_rows(_as_lut_input(rgb[start:stop]))
-        fy = _FY_FROM_Y_LUT[_y_index(y.copy())]  # L enters as f(Y); Y itself is kept exactly
-        _lab_to_srgb8_rows(fy, y, ab_strip, out[start:stop], keep_lightness)
+        row_low, row_high, row_weight = _bilinear_taps(height, ab.shape[0], start, stop)
+        used, inverse = np.unique(np.r_[row_low, row_high], return_inverse=True)
+        ab_used, (low, high), weight = ab[used], np.split(inverse, 2), row_weight[:, None, None]
+        for cols in (slice(left, min(left + _STRIP_PIXELS, width)) for left in range(0, width, _STRIP_PIXELS)):
+            col_low, col_high, col_weight = _bilinear_taps(width, ab.shape[1], cols.start, cols.stop)
+            ab_cols = ab_used[:, col_low] * (1 - col_weight[:, None]) + ab_used[:, col_high] * col_weight[:, None]
+            ab_strip = ab_cols[low] * (1 - weight)
+            ab_strip += ab_cols[high] * weight
+            y = _luminance_rows(_as_lut_input(rgb[start:stop, cols]))
+            fy = _FY_FROM_Y_LUT[_y_index(y.copy())]  # L enters as f(Y); Y itself is kept exactly
+            _lab_to_srgb8_rows(fy, y, ab_strip, out[start:stop, cols], keep_lightness)
 
     _map_row_ranges(strip, height, width)
     return out

@@ -1,29 +1,44 @@
 """Reading any image a user has, and writing PNGs safely.
 
 :func:`load_image` turns whatever Pillow can open (JPEG, PNG, GIF, TIFF, WebP, ...)
-into an RGB array plus an optional alpha plane, with EXIF orientation applied.
-Anything unusable raises :class:`ImageError`, whose message is one line naming the
-file and the problem, so that a batch can report it and carry on.
+into an sRGB array plus an optional alpha plane, with EXIF orientation applied and an
+embedded ICC colour profile converted to sRGB (Pillow's ImageCms, relative colorimetric),
+so that a photo tagged Adobe RGB, Display P3, a CMYK press profile or a gray gamma keeps
+its colours and its lightness. Anything unusable raises :class:`ImageError`, whose
+message is one line naming the file and the problem, so that a batch can report it and
+carry on; a profile that cannot be used is ignored with a note (:attr:`LoadedImage.notes`).
+
+The memory rule, stated here once: decoding and colorizing an image of N pixels, in
+either mode and whatever its shape, peaks at most ``PEAK_BYTES_PER_PIXEL * N`` bytes above
+what the process held before (model included). Nothing is made at a size the source's
+pixel count does not bound (the paper's crop resamples only the region it keeps; the
+full-resolution recombination works in strips and tiles), so the guard is a pixel count:
+``MAX_PIXELS`` per image (``--max-pixels``) and the same budget for a batch's pixels added
+up (:func:`colorization.colorize.pixel_batches`). ``benchmarks/memory_peak.py`` measures it.
 """
 
 from __future__ import annotations
 
-import warnings
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from colorization.io.files import atomic_path
+from colorization.io.icc import srgb_tile_converter
 
 # Decompression-bomb guard: images above this many pixels are refused before decoding.
-# 200 MP is ~3x a 60 MP camera; 40000x40000 (1.6 GP) would need ~5 GB as RGB.
+# 200 MP is ~3x a 60 MP camera; by the rule above such an image needs at most ~3 GB.
 MAX_PIXELS = 200_000_000
+PEAK_BYTES_PER_PIXEL = 16
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".jfif"}
 )
 _GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
+_TILE_PIXELS = 1 << 20  # pixels copied (and converted) per step; numpy's asarray would hold two full copies
 
 
 class ImageError(ValueError):
@@ -42,7 +57,7 @@ class LoadedImage:
     Attributes
     ----------
     rgb : ndarray, shape (H, W, 3), uint8 or uint16
-        Colour channels (grayscale sources are repeated into three equal channels).
+        sRGB colour channels (grayscale sources are repeated into three equal channels).
     alpha : ndarray, shape (H, W), or None
         Opacity, same dtype as ``rgb``, if the source had any.
     is_gray : bool
@@ -50,6 +65,8 @@ class LoadedImage:
     source_mode : str
         Pillow's mode of the file as stored (``"RGB"``, ``"P"``, ``"CMYK"``, ``"I;16"`` ...).
     path : str
+    notes : tuple of str
+        One line each about what could not be honoured (e.g. an unusable ICC profile).
     """
 
     rgb: np.ndarray
@@ -57,6 +74,7 @@ class LoadedImage:
     is_gray: bool
     source_mode: str
     path: str = ""
+    notes: tuple[str, ...] = ()
 
     @property
     def size(self) -> tuple[int, int]:
@@ -65,16 +83,19 @@ class LoadedImage:
 
 
 def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> LoadedImage:
-    """Read an image file into a :class:`LoadedImage`.
+    """Read an image file into a :class:`LoadedImage` (sRGB, display orientation).
 
-    Handles EXIF orientation, palette and GIF (first frame), CMYK (converted to RGB),
-    16-bit grayscale (kept as uint16), alpha channels (kept) and grayscale.
+    Handles EXIF orientation, embedded ICC profiles (converted to sRGB; 8-bit result),
+    palette and GIF (first frame), CMYK, 16-bit grayscale (kept as uint16), 32-bit
+    integer and float grayscale (scaled to uint16: float in [0, 1] by 65535, anything
+    larger by its maximum; negatives clip to 0), alpha channels (kept) and grayscale.
 
     Raises
     ------
     ImageError
         Missing path, folder, empty file, not an image, truncated or corrupt data,
-        or more than ``max_pixels`` pixels (checked from the header, before decoding).
+        NaN or infinite values in a float image, or more than ``max_pixels`` pixels
+        (checked from the header, before decoding).
     """
     path = Path(path)
     if not path.exists():
@@ -83,94 +104,144 @@ def load_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> LoadedImage:
         raise ImageError(path, "is a folder, not an image file")
     if path.stat().st_size == 0:
         raise ImageError(path, "empty file (0 bytes)")
-    previous_limit = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None  # our own check below replaces Pillow's warning
     try:
-        with Image.open(path) as img:
-            width, height = img.size
-            if width * height > max_pixels:
-                raise ImageError(
-                    path,
-                    f"image is {width}x{height} ({width * height / 1e6:.0f} megapixels), above the "
-                    f"{max_pixels / 1e6:.0f}-megapixel limit that guards against decompression bombs "
-                    "(raise it with --max-pixels if the file is genuine)",
-                )
+        with _pillow_bomb_check_off(), Image.open(path) as img:
+            _check_pixels(path, img.size, max_pixels)
             source_mode = img.mode
             img.load()
-            img = _apply_exif_orientation(img)
-            return _to_loaded(img, source_mode, str(path))
+            orientation = _exif_orientation(img)
+            convert, notes = srgb_tile_converter(img)
+            pixels = _copy_pixels(img, convert)
+        return _to_loaded(_upright(pixels, orientation), source_mode, str(path), notes)
     except ImageError:
         raise
     except UnidentifiedImageError:
         raise ImageError(path, "not an image, or a format Pillow cannot read") from None
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as error:
         raise ImageError(path, f"truncated or corrupt image data ({error})") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous_limit
+    except MemoryError:  # Pillow's decoders refuse rows wider than 2**31 bits (~89 megapixels of RGB)
+        raise ImageError(path, "too large for the image decoder (rows too wide or out of memory)") from None
 
 
-def _apply_exif_orientation(img: Image.Image) -> Image.Image:
-    """Rotate/flip as the EXIF Orientation tag says; ignore unreadable EXIF blocks.
-
-    Images without a rotation are returned as they are (no copy of the pixels).
-    """
+def pixel_count(path: str | Path) -> int:
+    """Width x height from the file's header (0 if it cannot be opened: :func:`load_image` says why)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if img.getexif().get(0x0112, 1) in (1, None):
-                return img
-            return ImageOps.exif_transpose(img)
-    except Exception:  # a broken EXIF block should not cost the picture
-        return img
+        with _pillow_bomb_check_off(), Image.open(path) as img:
+            return img.width * img.height
+    except Exception:  # anything unreadable is load_image's to report
+        return 0
 
 
-def _to_loaded(img: Image.Image, source_mode: str, path: str) -> LoadedImage:
-    mode = img.mode
-    if mode in ("P", "PA"):
-        has_alpha = mode == "PA" or "transparency" in img.info
-        img = img.convert("RGBA" if has_alpha else "RGB")
-        mode = img.mode
-    is_gray = source_mode in _GRAY_MODES
-    if mode.startswith("I;16") or mode in ("I", "F"):
-        plane = _to_uint16(np.asarray(img))
-        return LoadedImage(np.repeat(plane[..., None], 3, axis=2), None, True, source_mode, path)
-    if mode in ("1", "L"):
-        plane = np.asarray(img.convert("L"))
-        return LoadedImage(np.repeat(plane[..., None], 3, axis=2), None, True, source_mode, path)
-    if mode in ("LA", "La"):
-        array = np.asarray(img.convert("LA"))
-        rgb = np.repeat(array[..., :1], 3, axis=2)
-        return LoadedImage(rgb, np.ascontiguousarray(array[..., 1]), True, source_mode, path)
-    if mode in ("RGBA", "RGBa"):
-        array = np.asarray(img.convert("RGBA"))
-        return LoadedImage(
-            np.ascontiguousarray(array[..., :3]), np.ascontiguousarray(array[..., 3]), is_gray, source_mode, path
+_bomb_check = {"lock": threading.Lock(), "users": 0, "limit": None}  # threads inside, Pillow's limit
+
+
+@contextmanager
+def _pillow_bomb_check_off():
+    """Pillow's own decompression-bomb limit off while any thread is inside (our guard replaces it)."""
+    with _bomb_check["lock"]:
+        if _bomb_check["users"] == 0:
+            _bomb_check["limit"], Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        _bomb_check["users"] += 1
+    try:
+        yield
+    finally:
+        with _bomb_check["lock"]:
+            _bomb_check["users"] -= 1
+            if _bomb_check["users"] == 0:
+                Image.MAX_IMAGE_PIXELS = _bomb_check["limit"]
+
+
+def _check_pixels(path: Path, size: tuple[int, int], max_pixels: int) -> None:
+    width, height = size
+    if width * height > max_pixels:
+        raise ImageError(
+            path,
+            f"image is {width}x{height} ({width * height / 1e6:.0f} megapixels), above the "
+            f"{max_pixels / 1e6:.0f}-megapixel limit that guards against decompression bombs "
+            "(raise it with --max-pixels if the file is genuine)",
         )
-    # RGB as it is; CMYK, YCbCr, LAB, HSV ...: Pillow's conversion to RGB
-    return LoadedImage(np.asarray(img if mode == "RGB" else img.convert("RGB")), None, is_gray, source_mode, path)
 
 
-def _to_uint16(plane: np.ndarray) -> np.ndarray:
-    """32-bit integer or float planes to uint16, keeping 16-bit data exact."""
+def _exif_orientation(img: Image.Image) -> int:
+    """The EXIF Orientation tag (1-8; 1, upright, if absent or unreadable)."""
+    try:
+        orientation = img.getexif().get(0x0112, 1)
+    except Exception:  # a broken EXIF block should not cost the picture
+        return 1
+    return orientation if orientation in range(1, 9) else 1
+
+
+def _upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """The view of stored pixels that displays upright, as ``ImageOps.exif_transpose`` turns them.
+
+    Orientations 5-8 are 1-4 (as is, mirrored, turned 180 degrees, flipped) of the transpose.
+    """
+    row_step, col_step = {1: (1, 1), 2: (1, -1), 3: (-1, -1), 4: (-1, 1)}[(orientation - 1) % 4 + 1]
+    return (pixels.swapaxes(0, 1) if orientation > 4 else pixels)[::row_step, ::col_step]
+
+
+def _copy_pixels(img: Image.Image, convert) -> np.ndarray:
+    """``convert(tile)`` for every tile of ``img``, joined into one new array (one full copy, no more)."""
+    width, height = img.size
+    cols = min(width, _TILE_PIXELS)
+    rows = max(1, _TILE_PIXELS // cols)
+    out = None
+    for top in range(0, height, rows):
+        for left in range(0, width, cols):
+            box = (left, top, min(left + cols, width), min(top + rows, height))
+            tile = np.asarray(convert(img.crop(box)))
+            if out is None:
+                out = np.empty((height, width) + tile.shape[2:], tile.dtype)
+            out[box[1] : box[3], box[0] : box[2]] = tile
+    return out
+
+
+def _to_loaded(pixels: np.ndarray, source_mode: str, path: str, notes: tuple[str, ...]) -> LoadedImage:
+    """Build the image from upright pixels: (H, W) gray (8-bit or deep), (H, W, 2) gray + alpha, RGB(A)."""
+    is_gray = source_mode in _GRAY_MODES
+    if pixels.ndim == 2:
+        plane = pixels if pixels.dtype == np.uint8 else _to_uint16(pixels, path)
+        return LoadedImage(np.repeat(plane[..., None], 3, axis=2), None, True, source_mode, path, notes)
+    rgb = np.repeat(pixels[..., :1], 3, axis=2) if pixels.shape[2] == 2 else np.ascontiguousarray(pixels[..., :3])
+    alpha = np.ascontiguousarray(pixels[..., -1]) if pixels.shape[2] in (2, 4) else None
+    return LoadedImage(rgb, alpha, is_gray, source_mode, path, notes)
+
+
+def _to_uint16(plane: np.ndarray, path: str) -> np.ndarray:
+    """16-bit, 32-bit integer or float planes to uint16, keeping 16-bit data exact."""
     if plane.dtype == np.uint16:
         return plane
+    low, high = (plane.min(), plane.max()) if plane.size else (0, 0)  # NaN and inf show in either
     if np.issubdtype(plane.dtype, np.floating):
-        top = 1.0 if np.nanmax(plane) <= 1.0 else float(np.nanmax(plane))
-        return np.clip(np.nan_to_num(plane) / top * 65535.0, 0, 65535).round().astype(np.uint16)
-    top = int(plane.max()) if plane.size else 0
-    if top > 65535:
-        plane = plane.astype(np.float64) / top * 65535.0
-    return np.clip(plane, 0, 65535).astype(np.uint16)
+        if not (np.isfinite(low) and np.isfinite(high)):
+            raise ImageError(path, "contains NaN or infinite pixel values; save it with finite values")
+        top = 1.0 if high <= 1.0 else float(high)
+        return _map_chunks(lambda x: np.clip(x / top * 65535.0, 0, 65535).round().astype(np.uint16), plane, np.uint16)
+    if int(high) > 65535:
+        top = int(high)
+        return _map_chunks(lambda x: np.clip(x / top * 65535.0, 0, 65535).astype(np.uint16), plane, np.uint16)
+    return _map_chunks(lambda x: np.clip(x, 0, 65535).astype(np.uint16), plane, np.uint16)
+
+
+def _map_chunks(function, array: np.ndarray, dtype) -> np.ndarray:
+    """``function`` applied element-wise to ``array`` piece by piece: its temporaries stay small."""
+    out = np.empty(array.shape, dtype)
+    source, target = array.reshape(-1), out.reshape(-1)  # a copy only if ``array`` is not contiguous
+    for start in range(0, source.size, _TILE_PIXELS):
+        target[start : start + _TILE_PIXELS] = function(source[start : start + _TILE_PIXELS])
+    return out
 
 
 def to_uint8(array: np.ndarray) -> np.ndarray:
-    """uint16 or float [0, 1] image data to uint8 (uint8 passes through)."""
+    """uint16 or float [0, 1] image data to uint8 (uint8 passes through), in chunks."""
     array = np.asarray(array)
     if array.dtype == np.uint8:
         return array
     if array.dtype == np.uint16:
-        return ((array.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
-    return np.clip(np.rint(np.asarray(array, dtype=np.float32) * 255.0), 0, 255).astype(np.uint8)
+        return _map_chunks(lambda x: ((x.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8), array, np.uint8)
+    return _map_chunks(
+        lambda x: np.clip(np.rint(np.asarray(x, dtype=np.float32) * 255.0), 0, 255).astype(np.uint8), array, np.uint8
+    )
 
 
 def save_png(

@@ -56,8 +56,15 @@ TOLERANCE = {
     "val_loss": 1e-4,
     "learning_rate": 1e-9,  # training history (MSE on ab/128)
 }
-# Relative tolerance on top, for columns whose units differ from row to row (the claims' statistics).
-RELATIVE = {"value": 1e-3, "ci_low": 1e-3, "ci_high": 1e-3}
+# Relative tolerance on top: for columns whose units differ from row to row (the claims' statistics),
+# and for training losses, which other CPUs' kernels move by a fraction of their size.
+RELATIVE = {
+    "value": 1e-3,
+    "ci_low": 1e-3,
+    "ci_high": 1e-3,
+    "loss": 1e-2,
+    "val_loss": 1e-2,
+}  # training: three CPU epochs from one seed, other kernels move ~0.1%
 RUN_KINDS = {"cpu": 1.0, "gpu": 100.0, "backend": 30.0}
 IGNORED = {"seconds", "wall_seconds", "images_per_s"}
 
