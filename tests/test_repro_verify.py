@@ -115,3 +115,10 @@ def test_a_gpu_profile_rerun_starts_from_the_published_training_record(tmp_path)
     assert (run / "train" / "state.json").is_file()
     assert reproduce.seed_training("caltech101", reference, run) == []  # never over a rerun's own
     assert reproduce.seed_training("tiny", reference, tmp_path / "runs" / "tiny") == []  # tiny retrains on a CPU
+
+
+def test_portable_text_leaves_relative_paths_alone():
+    # Caltech-101 has a category folder BACKGROUND_Google/tmp: "/tmp" inside it is no absolute path
+    line = "BACKGROUND_Google/tmp,BACKGROUND_Google,val,184,140,RGB,False,,\n"
+    assert evidence.portable_text(line, ROOT) == line
+    assert evidence.portable_text("see /tmp/run and x/tmp/y", ROOT) == "see <tmp>/run and x/tmp/y"

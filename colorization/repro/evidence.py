@@ -43,7 +43,8 @@ def portable_text(text: str, root: Path, moved: dict | None = None) -> str:
     temporary = Path(tempfile.gettempdir()).resolve()
     for absolute, relative in (*pairs, (root, "."), (root.parent, ".."), (Path.home(), "~"), (temporary, "<tmp>")):
         if str(absolute) not in ("/", ""):
-            text = re.sub(re.escape(str(absolute)) + r"(?=[/\\\"'\s,)\]]|$)", relative, text)
+            # only where the absolute path starts (never inside a relative one: "BACKGROUND_Google/tmp")
+            text = re.sub(r"(?<![\w./~-])" + re.escape(str(absolute)) + r"(?=[/\\\"'\s,)\]]|$)", relative, text)
     return text
 
 
