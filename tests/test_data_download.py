@@ -72,6 +72,7 @@ class Server:
         self.status: int | None = None
         self.drip = 0.0
         self.requests = 0
+        self.stopped = False
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -101,11 +102,17 @@ class Server:
 
             def _drip(self, data):
                 for start in range(0, len(data), 1024):
-                    self.wfile.write(data[start : start + 1024])
-                    self.wfile.flush()
+                    if outer.stopped:
+                        return
+                    try:
+                        self.wfile.write(data[start : start + 1024])
+                        self.wfile.flush()
+                    except OSError:  # the client gave up (a timeout, a killed process)
+                        return
                     time.sleep(outer.drip)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.handle_error = lambda request, address: None  # a client that hung up is what some tests do
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -114,6 +121,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}/{name}"
 
     def stop(self):
+        self.stopped = True
         self.httpd.shutdown()
         self.httpd.server_close()
 

@@ -317,6 +317,17 @@ def test_manifest_of_another_data_set_is_refused(good_manifest):
         read_manifest(good_manifest, root=SampleSource())
 
 
+def test_manifest_rows_missing_from_the_source_are_left_out_with_one_warning(good_manifest, mixed_folder):
+    edited = _edited(good_manifest, "cats/cat0.jpg", "cats/gone.jpg", "edited.csv")
+    with pytest.warns(UserWarning) as caught:
+        table = read_manifest(edited, root=FolderSource(mixed_folder))
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert message.startswith(f"{edited}: 1 of its ") and "'cats/gone.jpg'" in message and "\n" not in message
+    paths = table.set_index("relpath")["path"]
+    assert paths["cats/gone.jpg"] == "" and paths["cats/cat1.jpg"].endswith("cat1.jpg")
+
+
 def test_get_source_of_a_file_is_one_line(tmp_path):
     (tmp_path / "photo.jpg").write_bytes(b"x")
     with pytest.raises(ValueError, match="is a file, not a folder of images"):
@@ -343,3 +354,29 @@ def test_cli_evaluate_bad_manifest_is_one_line_before_any_work(tmp_path, capsys,
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"colorization evaluate: {path}:") and "\n" not in err and "KeyError" not in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture
+def unlistable_dogs(monkeypatch):
+    """Listing any folder named ``dogs`` fails, as an unreadable folder does (tests run as root)."""
+    import os
+
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if str(path).endswith("dogs"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_a_folder_that_cannot_be_listed_is_an_error_not_a_gap(mixed_folder, unlistable_dogs):
+    with pytest.raises(PermissionError, match="Permission denied"):
+        scan_folder(mixed_folder)
+
+
+def test_cli_prepare_folder_that_cannot_be_listed_is_one_line(mixed_folder, tmp_path, capsys, unlistable_dogs):
+    assert main(["prepare", str(mixed_folder), "--out", str(tmp_path / "out"), "--quiet", "--workers", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"colorization prepare: {mixed_folder / 'dogs'}: Permission denied"

@@ -126,6 +126,8 @@ def _output_folder(args) -> Path:
     from colorization.evaluation.tables import results_folder
 
     out = Path(args.output)
+    if args.cache and Path(args.cache).resolve() == out.resolve():
+        raise CommandError(f"{out}: give the cache (--cache) and the results (-o) different folders")
     found = existing_results(out) if out.is_dir() else []
     if found and not args.overwrite:
         raise CommandError(f"{found[0]}: exists (use --overwrite to replace it)")

@@ -175,11 +175,10 @@ def fetch(
     created = not target.exists()
     _claim_target(target)
     with folder_lock(target, stale=(f"{dl.TEMP_PREFIX}*",)):
-        done = installed_folder(spec, data_dir, checksum)  # another process may have finished meanwhile
-        if done is not None:
-            return done
-        folder = _extract(spec, archive, target, checksum, max_expansion, created)
-        write_marker(target, _marker_info(spec, url, checksum, target, folder))
+        folder = installed_folder(spec, data_dir, checksum)  # another process may have finished meanwhile
+        if folder is None:
+            folder = _extract(spec, archive, target, checksum, max_expansion, created)
+            write_marker(target, _marker_info(spec, url, checksum, target, folder))
     if not keep_archive:
         archive.unlink(missing_ok=True)
     return folder

@@ -150,9 +150,10 @@ def download_once(url: str, checksum: str, target: Path, progress: bool, timeout
 def network_problem(error, received: int, timeout) -> tuple[str, bool]:
     """(the problem in a few words, whether another attempt may succeed) for a requests error.
 
-    Retried: 5xx, 408, 429, and a transfer that broke off after the server sent something.
+    Retried: 5xx, 408, 429, and a transfer that broke off after the server began to answer.
     """
     import requests
+    from urllib3.exceptions import ReadTimeoutError
 
     response = getattr(error, "response", None)
     if isinstance(error, requests.exceptions.HTTPError) and response is not None:
@@ -160,12 +161,12 @@ def network_problem(error, received: int, timeout) -> tuple[str, bool]:
         return f"HTTP {status} {response.reason or ''}".rstrip(), status >= 500 or status in RETRY_STATUS
     if isinstance(error, requests.exceptions.ConnectTimeout):
         return f"no connection within {timeout[0]:g} s (connect timeout)", False
-    if received == 0 and isinstance(error, requests.exceptions.ReadTimeout):
+    if isinstance(error, requests.exceptions.ReadTimeout):  # before the answer began
         return f"the server sent nothing for {timeout[1]:g} s (read timeout)", False
-    reason = errno_reason(error)
-    if received == 0:
-        return f"cannot connect ({reason})", False
-    return f"the transfer broke off after {received} bytes ({reason})", True
+    cause = error.args[0] if error.args else None
+    if received or isinstance(error, requests.exceptions.ChunkedEncodingError) or isinstance(cause, ReadTimeoutError):
+        return f"the transfer broke off after {received:,} bytes were saved ({errno_reason(error)})", True
+    return f"cannot connect ({errno_reason(error)})", False
 
 
 def errno_reason(error) -> str:

@@ -12,6 +12,7 @@ by relpath. In memory the table also carries ``path`` (absolute), which is not w
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -188,23 +189,26 @@ def _checked(table: pd.DataFrame, label: str) -> pd.DataFrame:
 def attach_paths(manifest: pd.DataFrame, root: str | Path | Source, *, label: str = "the manifest") -> pd.DataFrame:
     """Add the ``path`` column from a source (its records) or a root folder.
 
-    Raises
-    ------
-    ManifestError
-        When a usable row is not a file of the source (a manifest of another data set).
+    Usable rows that are not files of the source get an empty path (the cache counts
+    them as undecodable) and one warning line; when none of them is, the manifest is of
+    another data set and :class:`ManifestError` is raised.
     """
     table = manifest.copy()
-    if isinstance(root, Source):
-        known = {r.relpath: str(r.path) for r in root.records()}
-        table["path"] = [known.get(r, "") for r in table["relpath"]]
-        unknown = table.loc[(table["excluded"] == "") & (table["path"] == ""), "relpath"]
-        if len(unknown):
-            raise ManifestError(
-                f"{label}: {len(unknown)} usable rows are not files of {root.name} ({root.origin}), first "
-                f"{unknown.iloc[0]!r}; was it made from another data set?"
-            )
-    else:
+    if not isinstance(root, Source):
         table["path"] = [str(Path(root, r)) for r in table["relpath"]]
+        return table
+    known = {r.relpath: str(r.path) for r in root.records()}
+    table["path"] = [known.get(r, "") for r in table["relpath"]]
+    usable_rows = table["excluded"] == ""
+    unknown = table.loc[usable_rows & (table["path"] == ""), "relpath"]
+    if len(unknown):
+        problem = (
+            f"{label}: {len(unknown)} of its {int(usable_rows.sum())} usable rows are not files of {root.name} "
+            f"({root.origin}), first {unknown.iloc[0]!r}"
+        )
+        if len(unknown) == usable_rows.sum():
+            raise ManifestError(f"{problem}; was it made from another data set?")
+        warnings.warn(f"{problem}; they are left out", stacklevel=2)
     return table
 
 

@@ -214,7 +214,7 @@ def atomic_temporaries(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(f".{Path(name).stem}.*.tmp{Path(name).suffix}" for name in names)
 
 
-_HELD: dict[str, int] = {}  # folders this process holds the lock of -> depth (the lock is re-entrant)
+_HELD: set[str] = set()  # the folders whose lock this process holds (the lock is re-entrant)
 
 
 @contextlib.contextmanager
@@ -229,22 +229,18 @@ def folder_lock(path: str | Path, stale: Iterable[str] = ()) -> Iterator[Path]:
     path = Path(path)
     key = os.path.realpath(path)
     if fcntl is None or key in _HELD:
-        _HELD[key] = _HELD.get(key, 0) + 1
-        try:
-            yield path
-        finally:
-            _HELD[key] -= 1
+        yield path
         return
     descriptor = os.open(path, os.O_RDONLY)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
-        _HELD[key] = 1
+        _HELD.add(key)
         for pattern in stale:
             for entry in path.glob(pattern):
                 remove_entry(entry)
         yield path
     finally:
-        _HELD.pop(key, None)
+        _HELD.discard(key)
         os.close(descriptor)  # releases the lock
 
 

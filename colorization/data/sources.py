@@ -43,13 +43,15 @@ def scan_folder(root: str | Path) -> list[ImageRecord]:
     """Every regular file under ``root`` (sorted; folder symlinks not followed).
 
     Nothing is filtered by extension here: Caltech-101's ``BACKGROUND_Google/tmp`` is
-    a JPEG without one. The inspection step opens each file and decides.
+    a JPEG without one. The inspection step opens each file and decides. A folder that
+    cannot be listed raises its ``OSError`` (``<folder>: Permission denied``) rather than
+    silently leaving its images out.
     """
     root = Path(root).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such folder")
     records = []
-    for folder, subfolders, files in os.walk(root):
+    for folder, subfolders, files in os.walk(root, onerror=_unlistable):
         subfolders.sort()
         for name in sorted(files):
             path = Path(folder, name)
@@ -59,6 +61,10 @@ def scan_folder(root: str | Path) -> list[ImageRecord]:
             parent = Path(relpath).parent.as_posix()
             records.append(ImageRecord(relpath, root.name if parent == "." else parent, path))
     return records
+
+
+def _unlistable(error: OSError) -> None:
+    raise error
 
 
 class Source:
