@@ -115,8 +115,8 @@ def typical_figure(data, per_image: pd.DataFrame, method, column: str = "auc", n
     order = (rows[column] - rows[column].median()).abs().sort_values().index[:n]
     examples = example_rows(data, list(rows.loc[order, "relpath"]), [method])
     titles = []
-    for relpath in rows.loc[order, "relpath"]:
-        titles += [f"gray input ({Path(relpath).parent.name})", "colorization", "original"]
+    for category in rows.loc[order, "category"]:
+        titles += [f"gray input ({category})", "colorization", "original"]
     return comparison_grid([[image for row in examples for image in row]], titles, cell_inches=2.0)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from colorization.io.files import write_text_atomic
 
 TRAINED_MODEL_NAME = "model.keras"
+WEIGHT_CHOICES = ("reference", "trained")  # the `weights` parameter's names; anything else is a path
 
 
 def cache_folder(profile: str, source_name: str, data_dir=None) -> Path:
@@ -125,12 +126,17 @@ def analysis_inputs(
     progress: bool = False,
 ) -> AnalysisInputs:
     """Data and model for notebooks 03-05: notebook 01's manifest and cache for ``split``,
-    the weights :func:`analysis_weights` picks, and the ``ablation`` model if named."""
-    from colorization.data import get_source
+    the weights :func:`analysis_weights` picks, and the ``ablation`` model if named.
+    Relative paths (``results_dir``, ``data_dir``, a folder ``source``, a weights file)
+    are taken from the project root (:func:`colorization.repro.paths.resolve`)."""
+    from colorization.data import SOURCE_NAMES, get_source
     from colorization.evaluation import ModelMethod, load_data
+    from colorization.repro.paths import resolve
     from colorization.weights import load_weights, reference_weights
 
-    results = Path(results_dir)
+    # path parameters mean the same file wherever the notebook runs (repro.paths)
+    results, data_dir = Path(resolve(results_dir)), resolve(data_dir)
+    source, weights = resolve(source, keep=SOURCE_NAMES), resolve(weights, keep=WEIGHT_CHOICES)
     manifest = results / "data" / "manifest.csv"
     if not manifest.is_file():
         raise FileNotFoundError(f"{manifest}: no manifest; run notebooks/01_data.ipynb first")
