@@ -6,7 +6,8 @@ Two modes:
     The whole image is resized to 256x256, the network predicts ab there, ab is
     scaled back up to the image's own size (bilinear) and joined with the image's
     *own full-resolution* L. The output has the input's size and exactly its
-    lightness; only the colour comes from the network.
+    lightness (that of the photo as displayed: :func:`colorization.io.images.load_image`
+    converts an embedded ICC profile to sRGB first); only the colour comes from the network.
 ``"paper"``
     As the paper's app: shorter side to 256, centre crop, predict, return the
     256x256 square (docs/paper.md, "Input handling at inference").

@@ -74,6 +74,7 @@ def test_one_pixel(tmp_path):
         (lambda p, rgb: odd.write_truncated_jpeg(p / "cut.jpg", rgb), "truncated or corrupt"),
         (lambda p, rgb: (p / "empty.jpg").write_bytes(b"") or p / "empty.jpg", "empty file"),
         (lambda p, rgb: odd.write_png_claiming(p / "bomb.png", 40000, 40000), "decompression bombs"),
+        (lambda p, rgb: odd.write_png_claiming(p / "wide.png", 90_000_000, 1), "too large for the image decoder"),
         (lambda p, rgb: p / "missing.jpg", "no such file"),
         (lambda p, rgb: p, "is a folder"),
     ],

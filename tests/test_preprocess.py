@@ -97,3 +97,22 @@ def test_resize_float_planes_keep_values():
 def test_resize_refuses_bad_shapes(bad_shape):
     with pytest.raises(ValueError, match="shape"):
         paper_crop(np.zeros(bad_shape, np.uint8))
+
+
+def test_rows_too_wide_for_pillow_are_resampled_in_bands(real_photos, monkeypatch):
+    import colorization.io.preprocess as preprocess
+
+    photo = np.asarray(Image.fromarray(real_photos["astronaut.png"]).resize((6000, 4)))
+    plane = photo[..., 0].astype(np.float32)
+    one_pass, one_pass_plane = resize(photo, (256, 256)), resize(plane, (256, 256))
+    monkeypatch.setattr(preprocess, "_WIDEST_ROW", 1000)  # as if these rows were too wide for Pillow
+    original = Image.Image.resize
+
+    def narrow_rows_only(self, *args, **kwargs):  # a band's window: its share of the row plus the filter's reach
+        assert self.width <= 1200, self.size
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "resize", narrow_rows_only)
+    np.testing.assert_allclose(resize(plane, (256, 256)), one_pass_plane, atol=1e-3)  # the same sampling
+    difference = np.abs(resize(photo, (256, 256)).astype(int) - one_pass)  # box pre-reduction aligns per band
+    assert difference.max() <= 3 and difference.mean() < 0.5

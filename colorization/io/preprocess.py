@@ -30,6 +30,7 @@ _FILTERS = {
     "lanczos": Image.Resampling.LANCZOS,
 }
 _SUPPORT = {"nearest": 0.5, "bilinear": 1.0, "bicubic": 2.0, "lanczos": 3.0}  # Pillow's filter radii, in pixels
+_WIDEST_ROW = 1 << 24  # pixels per row handed to Pillow, whose decoders refuse rows of 2**31 bits or more
 Box = tuple[float, float, float, float]
 
 
@@ -64,6 +65,9 @@ def resize(image: np.ndarray, shape: tuple[int, int], resample: str = "bicubic",
     image, box = _reachable(image, box or (0, 0, image.shape[1], image.shape[0]), (height, width), resample)
     if image.shape[:2] == (height, width) and box == (0, 0, width, height):
         return image.copy()
+    bands = min(width, math.ceil(max(image.shape[1], width) / _WIDEST_ROW))
+    if bands > 1:
+        return _resize_in_bands(image, (height, width), resample, box, bands)
     method = _FILTERS[resample]
     size = (width, height)  # Pillow speaks (width, height)
     if image.dtype == np.uint8 and (image.ndim == 2 or image.shape[2] in (3, 4)):
@@ -75,6 +79,21 @@ def resize(image: np.ndarray, shape: tuple[int, int], resample: str = "bicubic",
     if image.ndim == 2:
         return _resize_plane(image, size, method, box)
     return np.stack([_resize_plane(image[..., c], size, method, box) for c in range(image.shape[2])], axis=-1)
+
+
+def _resize_in_bands(image: np.ndarray, shape: tuple[int, int], resample: str, box: Box, bands: int) -> np.ndarray:
+    """Rows too wide for Pillow: resample ``bands`` bands of output columns, each from its own window.
+
+    Band ``[a, b)`` of the output is the source box ``[left + a * step, left + b * step]``
+    (``step`` source pixels per output column), the same sampling positions as in one pass.
+    """
+    height, width = shape
+    edges, step = np.linspace(0, width, bands + 1).round().astype(int), (box[2] - box[0]) / width
+    parts = [
+        resize(image, (height, stop - start), resample, (box[0] + start * step, box[1], box[0] + stop * step, box[3]))
+        for start, stop in zip(edges[:-1], edges[1:], strict=True)
+    ]
+    return np.concatenate(parts, axis=1)
 
 
 def _reachable(image: np.ndarray, box: Box, shape: tuple[int, int], resample: str) -> tuple[np.ndarray, Box]:
