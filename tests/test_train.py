@@ -80,7 +80,8 @@ def test_cli_train_reports_config_errors(capsys):
 
 
 def test_bookkeeper_best_early_stopping_and_pruning(tmp_path):
-    from colorization.training.checkpoint import Bookkeeper, RunFolder, RunState
+    from colorization.training.checkpoint import RunFolder, RunState
+    from colorization.training.epoch_end import Bookkeeper
     from colorization.training.step import build_network, make_loss, make_optimizer
 
     config = TrainConfig(

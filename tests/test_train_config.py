@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from colorization.data.batches import plan_epoch
-from colorization.training.config import ConfigError, TrainConfig, load_config, parse_overrides, resume_differences
+from colorization.training.config import ConfigError, TrainConfig, resume_differences
+from colorization.training.config_file import load_config, parse_overrides
 from colorization.training.data import synthetic_images
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"

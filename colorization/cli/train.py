@@ -4,7 +4,9 @@ The run folder (``output_dir``) receives an atomic checkpoint every epoch,
 ``history.csv``, ``best.keras``, ``model.keras`` and the provenance ``run.json``;
 ``--resume`` continues a killed run from its last checkpoint. Progress is Keras'
 (``verbose: 2``: one line per epoch). The Keras backend is ``KERAS_BACKEND``'s
-(TensorFlow by default; ``jax`` for ``loop: jax_scan`` on a GPU).
+(TensorFlow by default; ``jax`` for ``loop: jax_scan`` on a GPU). A bad configuration,
+run folder or checkpoint, or a run whose loss stops being finite, ends with one line
+on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -31,8 +33,12 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    """Train; a problem the user can fix, a run that diverged or a file that cannot be written
+    is one line (:class:`CommandError`: exit status 2)."""
     from colorization.cli.common import CommandError
-    from colorization.training.config import ConfigError, load_config
+    from colorization.training.config import ConfigError
+    from colorization.training.config_file import load_config
+    from colorization.training.epoch_end import TrainingDiverged
 
     try:
         config = load_config(args.config, args.overrides)
@@ -42,6 +48,8 @@ def run(args) -> int:
         from colorization.training.trainer import train
 
         train(config, resume=args.resume)
-    except ConfigError as error:
+    except (ConfigError, TrainingDiverged) as error:
         raise CommandError(str(error)) from None
+    except OSError as error:  # a write that failed during the run (a full disk ...)
+        raise CommandError(f"{error.filename or 'training'}: {error.strerror or error}") from None
     return 0

@@ -13,9 +13,15 @@ Layout of ``output_dir``::
 
 Every file is written atomically (``colorization.io.files``). An epoch is committed by
 writing ``state.json`` *after* its checkpoint exists, so a run killed at any moment
-resumes from a complete checkpoint; older checkpoints are deleted only afterwards.
-Both loops (``fit`` and ``jax_scan``) write and read the same format, so a run may
-be resumed with the other loop.
+resumes from a complete checkpoint; older checkpoints are deleted only afterwards, and
+the temporary files of a write cut short are removed when the run next starts
+(:meth:`RunFolder.remove_stale_temporaries`). Both loops (``fit`` and ``jax_scan``)
+write and read the same format, so a run may be resumed with the other loop.
+
+Reading is strict: a ``state.json`` that is not this format's, or a checkpoint that is
+missing, damaged, refused by Keras' safe mode or of another network than the
+configuration's, is one :class:`~colorization.training.config.ConfigError` line naming
+the file.
 """
 
 from __future__ import annotations
@@ -24,16 +30,26 @@ import csv
 import io
 import json
 import math
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from colorization.io.files import write_text_atomic
-from colorization.training.config import TrainConfig
-from colorization.training.early_stopping import observe_epoch
+from colorization.training.config import ConfigError, TrainConfig
 
 # seconds: training only; wall_seconds: the whole cycle since the previous epoch's end
 # (training, validation, checkpoint writing; the first includes compilation)
 HISTORY_FIELDS = ("epoch", "loss", "val_loss", "learning_rate", "seconds", "wall_seconds", "images_per_s")
+RUN_FILES = ("config.yaml", "state.json", "run.json", "history.csv", "best.keras", "model.keras")
+# colorization.io.files.atomic_path writes ``.<stem>.<8 random characters of mkstemp>.tmp<suffix>``
+_RANDOM_PART = "[a-z0-9_]{8}"
+_STALE_CHECKPOINT = re.compile(rf"\.epoch-\d{{4,}}\.{_RANDOM_PART}\.tmp\.keras")
+_STALE_RUN_FILE = re.compile(
+    "|".join(
+        rf"\.{re.escape(Path(name).stem)}\.{_RANDOM_PART}\.tmp{re.escape(Path(name).suffix)}" for name in RUN_FILES
+    )
+)
+WHAT_TO_DO = "restore it, or train again in another output_dir"
 
 
 @dataclass
@@ -84,13 +100,23 @@ class RunFolder:
         return self.state_path.is_file()
 
     def read_state(self) -> RunState:
-        return RunState(**json.loads(self.state_path.read_text(encoding="utf-8")))
+        """``state.json``; :class:`ConfigError` unless it is a committed state of this format."""
+        try:
+            values = json.loads(self.state_path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise ConfigError(f"{self.state_path}: cannot read ({error.strerror or error})") from None
+        except ValueError as error:  # not UTF-8, not JSON
+            raise ConfigError(f"{self.state_path}: truncated or not JSON ({error}); {WHAT_TO_DO}") from None
+        problem = state_problem(values)
+        if problem:
+            raise ConfigError(f"{self.state_path}: not a run's state ({problem}); {WHAT_TO_DO}")
+        return RunState(**values)
 
     def write_state(self, state: RunState) -> None:
         write_text_atomic(self.state_path, json.dumps(asdict(state), indent=1, allow_nan=True) + "\n")
 
     def read_config(self) -> TrainConfig:
-        from colorization.training.config import load_config
+        from colorization.training.config_file import load_config
 
         return load_config(self.config_path)
 
@@ -111,6 +137,55 @@ class RunFolder:
             if protect is None or old != self.path / protect:
                 old.unlink(missing_ok=True)
 
+    def stale_temporaries(self) -> list[Path]:
+        """The temporary files :func:`~colorization.io.files.atomic_path` left here for the run's
+        files and checkpoints (a process killed while writing); nothing of another naming."""
+        found = []
+        for folder, pattern in ((self.path, _STALE_RUN_FILE), (self.path / "checkpoints", _STALE_CHECKPOINT)):
+            if folder.is_dir() and not folder.is_symlink():
+                entries = sorted(folder.iterdir())
+                found += [p for p in entries if pattern.fullmatch(p.name) and p.is_file() and not p.is_symlink()]
+        return found
+
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Delete :meth:`stale_temporaries`; the paths deleted."""
+        stale = self.stale_temporaries()
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return stale
+
+
+def state_problem(values) -> str | None:
+    """What makes ``values`` (parsed ``state.json``) not a committed :class:`RunState`, or None."""
+    names = [f.name for f in fields(RunState)]
+    if not isinstance(values, dict) or sorted(values) != sorted(names):
+        keys = ", ".join(sorted(map(str, values))) if isinstance(values, dict) else f"a JSON {type(values).__name__}"
+        return f"it holds {keys or 'nothing'}; a state holds {', '.join(names)}"
+    epoch = values["epoch"]
+    if not (_whole(epoch) and epoch >= 1):
+        return f"epoch {epoch!r} is not a whole number of at least 1"
+    best, best_epoch, wait, history = (values[k] for k in ("best_val_loss", "best_epoch", "wait", "history"))
+    checks = (
+        (values["checkpoint"] == f"checkpoints/epoch-{epoch:04d}.keras", f"checkpoint {values['checkpoint']!r}"),
+        (best_epoch is None or (_whole(best_epoch) and 1 <= best_epoch <= epoch), f"best_epoch {best_epoch!r}"),
+        (best is None or (_number(best) and math.isfinite(best)), f"best_val_loss {best!r}"),
+        (_whole(wait) and 0 <= wait <= epoch, f"wait {wait!r}"),
+        (isinstance(values["stopped_early"], bool), f"stopped_early {values['stopped_early']!r}"),
+        (isinstance(history, list) and all(isinstance(row, dict) for row in history), "history"),
+    )
+    problem = next((f"{message} does not fit epoch {epoch}" for holds, message in checks if not holds), None)
+    if problem is None and [row.get("epoch") for row in history] != list(range(1, epoch + 1)):
+        problem = f"history does not list epochs 1 to {epoch}"
+    return problem
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
 
 def save_checkpoint(network, path: Path) -> None:
     """Network + optimizer state (the network is compiled with its optimizer), atomically."""
@@ -119,13 +194,85 @@ def save_checkpoint(network, path: Path) -> None:
     save_model(network, path)
 
 
-def load_checkpoint(path: Path):
-    """The compiled network of a checkpoint, with its optimizer's state restored."""
-    import keras
+def load_checkpoint(path: Path, config: TrainConfig | None = None):
+    """The compiled network of a checkpoint, with its optimizer's state restored.
 
+    Raises
+    ------
+    ConfigError
+        One line naming the file: missing, not an intact ``.keras`` archive, refused by
+        Keras (safe mode: no code from the file runs), without an optimizer, or, given
+        ``config``, another network than the one ``config`` trains (:func:`check_fits`).
+    """
     import colorization.ablation.loss  # noqa: F401  (registers the classification loss)
 
-    return keras.models.load_model(path, compile=True, safe_mode=True)
+    network = read_keras(path, compile=True)
+    if getattr(network, "optimizer", None) is None:
+        raise ConfigError(f"{path}: a model without optimizer state, not a training checkpoint; {WHAT_TO_DO}")
+    if config is not None:
+        check_fits(network, config, path)
+    return network
+
+
+def read_keras(path: Path, compile: bool):
+    """A ``.keras`` file of the run folder, loaded in safe mode; :class:`ConfigError` if it cannot be."""
+    import keras
+
+    from colorization.weights import WeightsError, check_archive, plain_line
+
+    try:
+        check_archive(Path(path))
+        return keras.models.load_model(path, compile=compile, safe_mode=True)
+    except WeightsError as error:
+        raise ConfigError(f"{error}; {WHAT_TO_DO}") from None
+    except Exception as error:  # wrong content, unknown layers, code that safe mode refuses ...
+        raise ConfigError(
+            f"{path}: not a usable checkpoint ({type(error).__name__}: {plain_line(error)[:300]}); {WHAT_TO_DO}"
+        ) from None
+
+
+def check_fits(network, config: TrainConfig, path: Path) -> None:
+    """Raise :class:`ConfigError` unless ``network`` (a checkpoint's) is the network, precision and
+    optimizer ``config`` trains: a checkpoint of another run cannot be resumed."""
+    from colorization.training.step import build_network
+
+    wanted = {
+        "network": "paper_colorization",
+        "input_size": config.input_size,
+        "head": config.head,
+        "upsampling": config.upsampling,
+        "precision": config.precision,
+        "optimizer": config.optimizer,
+        "learning_rate": f"{config.learning_rate:.6g}",
+    }
+    found = describe_checkpoint(network)
+    differences = [
+        f"{key} {found[key]} where the configuration has {wanted[key]}" for key in wanted if found[key] != wanted[key]
+    ]
+    shapes = [tuple(w.shape) for w in network.weights]
+    if not differences and shapes != [tuple(w.shape) for w in build_network(config).weights]:
+        differences = ["its layers are not the configuration's"]
+    if differences:
+        raise ConfigError(f"{path}: a checkpoint of another network ({'; '.join(differences)}); {WHAT_TO_DO}")
+
+
+def describe_checkpoint(network) -> dict:
+    """What :func:`check_fits` compares: network name, input size, head, upsampling, precision, optimizer."""
+    from keras import ops
+
+    from colorization.model import head_of
+
+    layers = {layer.name: layer for layer in network.layers}
+    shape = network.input_shape
+    return {
+        "network": network.name,
+        "input_size": shape[1] if isinstance(shape, tuple) and len(shape) == 4 else shape,
+        "head": head_of(network),
+        "upsampling": getattr(layers.get("up3"), "interpolation", None),
+        "precision": getattr(getattr(layers.get("conv1"), "dtype_policy", None), "name", None),
+        "optimizer": type(network.optimizer).__name__.lower(),
+        "learning_rate": f"{float(ops.convert_to_numpy(network.optimizer.learning_rate)):.6g}",
+    }
 
 
 def export_float32(network, path: Path) -> None:
@@ -133,71 +280,3 @@ def export_float32(network, path: Path) -> None:
     from colorization.model import rebuild, save_model
 
     save_model(rebuild(network), path)
-
-
-class Bookkeeper:
-    """End-of-epoch files common to both loops: history, checkpoint, best model, commit.
-
-    :meth:`end_epoch` applies the early-stopping rule (:mod:`.early_stopping`) and
-    returns True when training should stop.
-
-    ``writer``: optional ``concurrent.futures.Executor``; the jax_scan loop passes one so
-    that files are written while the next epoch runs (the network's variables must then
-    stay untouched until :meth:`wait` returns, which the loop guarantees).
-    """
-
-    def __init__(self, folder: RunFolder, config: TrainConfig, state: RunState, writer=None):
-        self.folder, self.config, self.state = folder, config, state
-        self.writer = writer
-        self._pending = None
-
-    def wait(self) -> None:
-        """Block until the previous epoch's files are written (re-raising a failed write)."""
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            pending.result()  # re-raises a failed write
-
-    def end_epoch(self, epoch: int, logs: dict, network) -> bool:
-        """Record epoch ``epoch`` (1-based) and commit it; True when training should stop.
-
-        ``logs``: ``loss``, ``val_loss`` and the other :data:`HISTORY_FIELDS`. The
-        checkpoint (and ``best.keras`` when the epoch improved) is written before
-        ``state.json`` names it, in the background when a ``writer`` was given.
-        """
-        state = self.state
-        val_loss = float(logs.get("val_loss", math.nan))
-        row = {k: logs.get(k) for k in HISTORY_FIELDS}
-        row.update(epoch=epoch, val_loss=val_loss, loss=float(logs["loss"]))
-        state.history = [r for r in state.history if r["epoch"] < epoch] + [row]
-        state.epoch = epoch
-        improved, stop = observe_epoch(state, epoch, val_loss, self.config)
-        checkpoint = self.folder.checkpoint_path(epoch)
-        state.checkpoint = str(checkpoint.relative_to(self.folder.path))
-        snapshot = RunState(**json.loads(json.dumps(asdict(state))))
-        self.wait()
-        if self.writer is None:
-            self._commit(network, checkpoint, improved, snapshot)
-        else:
-            self._pending = self.writer.submit(self._commit, network, checkpoint, improved, snapshot)
-        return stop
-
-    def _commit(self, network, checkpoint: Path, improved: bool, snapshot: RunState) -> None:
-        """Write the epoch's files; ``state.json`` (the commit point) after its checkpoint."""
-        save_checkpoint(network, checkpoint)
-        if improved:
-            export_float32(network, self.folder.best_path)
-        self.folder.write_state(snapshot)
-        self.folder.write_history(snapshot.history)
-        self.folder.prune(self.config.keep_checkpoints, snapshot.checkpoint)
-
-    def finish(self, network) -> Path:
-        """Write ``model.keras``: the best epoch's weights (``restore_best``) or the last."""
-        self.wait()
-        best = self.folder.best_path
-        if self.config.restore_best and best.is_file():
-            from colorization.model import load_model, save_model
-
-            save_model(load_model(best), self.folder.model_path)
-        else:
-            export_float32(network, self.folder.model_path)
-        return self.folder.model_path

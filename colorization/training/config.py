@@ -67,16 +67,24 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 
 import yaml
 
 
 class ConfigError(ValueError):
-    """A configuration file or override the trainer cannot use (one-line message)."""
+    """A configuration, run folder or data set the trainer cannot use (one-line message).
+
+    ``field``: the configuration field at fault, if one is (so that :func:`load_config`
+    can say whether the file or a ``--set`` gave it).
+    """
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 _CHOICES = {
@@ -89,7 +97,12 @@ _CHOICES = {
     "loop": ("fit", "jax_scan"),
     "data_placement": ("device", "host"),
     "distribution": ("none", "data_parallel"),
+    "jit_compile": (True, False, "auto"),
+    "verbose": (0, 1, 2),
 }
+_AT_LEAST_ONE = ("synthetic_train", "synthetic_val", "input_size", "batch_size", "epochs", "keep_checkpoints")
+_AT_LEAST_ONE_OR_NULL = ("max_train_images", "max_val_images", "steps_per_execution", "early_stopping_patience")
+MAX_SEED = 2**32 - 1  # numpy's legacy seeding (keras.utils.set_random_seed) takes 0 .. 2**32 - 1
 
 # Fields that may differ between a run and its --resume (they change how, not what, is trained).
 RESUMABLE_CHANGES = frozenset(
@@ -161,26 +174,36 @@ class TrainConfig:
         self.validate()
 
     def validate(self) -> None:
+        """Coerce every field to its type and check the values; :class:`ConfigError` names the first bad one."""
+        for name in _FIELDS:
+            setattr(self, name, _coerce(name, getattr(self, name)))
+        for name, message in self._problems():
+            raise ConfigError(message, field=name)
+
+    def _problems(self):
+        """``(field, message)`` for each rule the values break."""
         for name, allowed in _CHOICES.items():
             if getattr(self, name) not in allowed:
-                raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
-        for name in ("synthetic_train", "synthetic_val", "input_size", "batch_size", "epochs", "keep_checkpoints"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1; got {getattr(self, name)}")
-        for name in ("max_train_images", "max_val_images", "steps_per_execution", "early_stopping_patience"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigError(f"{name} must be at least 1 or null; got {value}")
-        if self.input_size % 8:
-            raise ConfigError(f"input_size must be divisible by 8 (three stride-2 layers); got {self.input_size}")
-        if not self.learning_rate > 0:
-            raise ConfigError(f"learning_rate must be positive; got {self.learning_rate}")
-        if self.jit_compile not in (True, False, "auto"):
-            raise ConfigError(f"jit_compile must be true, false or auto; got {self.jit_compile!r}")
+                choices = ", ".join(str(a).lower() if isinstance(a, bool) else str(a) for a in allowed)
+                yield name, f"{name} must be one of {choices}; got {getattr(self, name)!r}"
+        for name in _AT_LEAST_ONE + _AT_LEAST_ONE_OR_NULL:
+            value, nullable = getattr(self, name), name in _AT_LEAST_ONE_OR_NULL
+            if (value is not None or not nullable) and value < 1:
+                yield name, f"{name} must be at least 1{' or null' * nullable}; got {value}"
+        rules = (
+            ("input_size", self.input_size % 8 == 0, "must be divisible by 8 (three stride-2 layers)"),
+            ("learning_rate", math.isfinite(self.learning_rate) and self.learning_rate > 0, "must be finite and > 0"),
+            ("min_delta", math.isfinite(self.min_delta) and self.min_delta >= 0, "must be finite and >= 0"),
+            ("seed", 0 <= self.seed <= MAX_SEED, f"must be between 0 and {MAX_SEED}"),
+            ("output_dir", bool(self.output_dir.strip()), "must name a folder"),
+        )
+        for name, holds, rule in rules:
+            if not holds:
+                yield name, f"{name} {rule}; got {getattr(self, name)!r}"
         if self.data == "npy" and not (self.train_path and self.val_path):
-            raise ConfigError("data: npy needs train_path and val_path")
+            yield "data", "data: npy needs train_path and val_path"
         if self.data == "pack" and not self.pack_path:
-            raise ConfigError("data: pack needs pack_path")
+            yield "data", "data: pack needs pack_path"
 
     # --- conversions -----------------------------------------------------------
     def to_dict(self) -> dict:
@@ -201,16 +224,17 @@ class TrainConfig:
 
 
 _FIELDS = {f.name: f for f in fields(TrainConfig)}
+_HINTS = typing.get_type_hints(TrainConfig)
 
 
 def _coerce(name: str, value):
     """Check/convert one value against the field's annotation (int, float, bool, str, None)."""
-    hint = typing.get_type_hints(TrainConfig)[name]
+    hint = _HINTS[name]
     options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
     if value is None:
         if type(None) in options:
             return None
-        raise ConfigError(f"{name} cannot be null")
+        raise ConfigError(f"{name} cannot be null", field=name)
     for option in options:
         if option is bool and isinstance(value, bool):
             return value
@@ -219,7 +243,7 @@ def _coerce(name: str, value):
         if option is float and isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
         if option is str and isinstance(value, str):
-            return value
+            return _utf8(name, value)
     if float in options and isinstance(value, str):  # YAML reads "5e-4" as a string
         try:
             return float(value)
@@ -228,54 +252,28 @@ def _coerce(name: str, value):
     if str in options and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     wanted = " or ".join("null" if o is type(None) else o.__name__ for o in options)
-    raise ConfigError(f"{name} must be {wanted}; got {value!r}")
+    raise ConfigError(f"{name} must be {wanted}; got {value!r}", field=name)
+
+
+def _utf8(name: str, text: str) -> str:
+    """``text`` if it can be written as UTF-8 (a command-line argument may hold undecodable bytes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"{name} is not valid UTF-8 text; got {text!r}", field=name) from None
+    return text
 
 
 def config_from_dict(values: dict, base: TrainConfig | None = None) -> TrainConfig:
     """Build a config from a mapping (unknown keys are errors), on top of ``base`` or defaults."""
     if not isinstance(values, dict):
         raise ConfigError(f"a configuration must be a mapping of field: value, got {type(values).__name__}")
-    unknown = sorted(set(values) - set(_FIELDS))
+    unknown = sorted(str(key) for key in set(values) - set(_FIELDS))
     if unknown:
-        raise ConfigError(f"unknown configuration field(s): {', '.join(unknown)} (known: {', '.join(_FIELDS)})")
-    merged = (base or TrainConfig()).to_dict()
-    merged.update({name: _coerce(name, value) for name, value in values.items()})
-    return TrainConfig(**merged)
-
-
-def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict:
-    """``["lr=1e-3", "flip=false"]`` -> ``{"lr": 0.001, "flip": False}`` (values parsed as YAML)."""
-    values = {}
-    for pair in pairs or ():
-        key, sep, text = pair.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ConfigError(f"--set expects key=value, got {pair!r}")
-        try:
-            values[key] = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError:
-            values[key] = text
-    return values
-
-
-def load_config(path: str | Path | None = None, overrides: list[str] | dict | None = None) -> TrainConfig:
-    """Read a YAML configuration file (or the defaults) and apply ``key=value`` overrides."""
-    values: dict = {}
-    if path is not None:
-        path = Path(path)
-        try:
-            values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except OSError as error:
-            raise ConfigError(f"{path}: cannot read ({error.strerror or error})") from None
-        except yaml.YAMLError as error:
-            raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
-    if isinstance(overrides, dict):
-        extra = overrides
-    else:
-        extra = parse_overrides(overrides or [])
-    if not isinstance(values, dict):
-        raise ConfigError(f"{path}: a configuration must be a mapping of field: value")
-    return config_from_dict({**values, **extra})
+        raise ConfigError(
+            f"unknown configuration field(s): {', '.join(unknown)} (known: {', '.join(_FIELDS)})", field=unknown[0]
+        )
+    return TrainConfig(**{**(base or TrainConfig()).to_dict(), **values})
 
 
 def resume_differences(saved: TrainConfig, current: TrainConfig) -> list[str]:

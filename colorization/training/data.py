@@ -37,15 +37,22 @@ class TrainData:
     manifest_hash: str | None = None
     description: str = ""
 
-    def check(self, size: int) -> None:
-        """Raise :class:`ConfigError` unless both sets are non-empty uint8 (N, size, size, 3)."""
+    def check(self, size: int, batch_size: int = 1) -> None:
+        """Raise :class:`ConfigError` unless both sets are non-empty uint8 (N, size, size, 3) and the
+        training set holds at least one full batch of ``batch_size`` images."""
         for name, array in (("train", self.train), ("val", self.val)):
             if array.dtype != np.uint8 or array.ndim != 4 or array.shape[1:] != (size, size, 3):
                 raise ConfigError(
                     f"{name} images must be uint8 of shape (N, {size}, {size}, 3); got {array.dtype} {array.shape}"
+                    f" ({self.description})"
                 )
             if len(array) == 0:
-                raise ConfigError(f"the {name} set is empty")
+                raise ConfigError(f"the {name} set is empty ({self.description})")
+        if len(self.train) < batch_size:  # not one full batch (plan_epoch)
+            raise ConfigError(
+                f"batch_size {batch_size} is larger than the training set ({len(self.train)} images of "
+                f"{self.description}); lower batch_size"
+            )
 
 
 # A fixed colour ramp whose lightness rises monotonically: on synthetic images ab is a
@@ -53,12 +60,22 @@ class TrainData:
 _RAMP = np.array([(15, 25, 90), (40, 120, 70), (210, 120, 40), (250, 240, 160)], dtype=np.float64)
 
 
+MAX_SYNTHETIC_BYTES = 4 << 30  # the synthetic sets are made in memory: at most 4 GiB of uint8 images
+_SYNTHETIC_CHUNK = 64  # images converted at a time (float64 intermediates: ~25 x their uint8 size)
+
+
 def synthetic_images(n: int, size: int, seed: int = 0) -> np.ndarray:
     """``n`` smooth colour images (uint8, (n, size, size, 3)): random low-frequency fields
     mapped through a colour ramp. Deterministic for a given seed."""
-    rng = np.random.default_rng(seed)
-    coarse = rng.random((n, 5, 5))
-    # bilinear upsampling of the 5x5 field to size x size
+    coarse = np.random.default_rng(seed).random((n, 5, 5))
+    out = np.empty((n, size, size, 3), np.uint8)
+    for start in range(0, n, _SYNTHETIC_CHUNK):
+        out[start : start + _SYNTHETIC_CHUNK] = _ramp_images(coarse[start : start + _SYNTHETIC_CHUNK], size)
+    return out
+
+
+def _ramp_images(coarse: np.ndarray, size: int) -> np.ndarray:
+    """The 5x5 fields ``coarse`` upsampled bilinearly to size x size and mapped through the ramp."""
     grid = np.linspace(0, 4, size)
     i0 = np.minimum(grid.astype(int), 3)
     t = grid - i0
@@ -69,6 +86,23 @@ def synthetic_images(n: int, size: int, seed: int = 0) -> np.ndarray:
     frac = (position - k)[..., None]
     rgb = _RAMP[k] * (1 - frac) + _RAMP[k + 1] * frac
     return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+
+
+def _synthetic_data(config: TrainConfig) -> TrainData:
+    """The ``synthetic`` source, within :data:`MAX_SYNTHETIC_BYTES`."""
+    size = config.input_size
+    needed = (config.synthetic_train + config.synthetic_val) * size * size * 3
+    if needed > MAX_SYNTHETIC_BYTES:
+        raise ConfigError(
+            f"synthetic_train + synthetic_val images of input_size {size} need {needed / 2**30:,.1f} GiB, above the "
+            f"{MAX_SYNTHETIC_BYTES >> 30} GiB limit of the synthetic source; use fewer or smaller images"
+        )
+    return TrainData(
+        synthetic_images(config.synthetic_train, size, seed=config.seed),
+        synthetic_images(config.synthetic_val, size, seed=config.seed + 1_000_003),
+        manifest_hash=f"synthetic:{config.synthetic_train}+{config.synthetic_val}@{size}/seed{config.seed}",
+        description="synthetic colour-ramp fields",
+    )
 
 
 def _load_npy(path: str) -> np.ndarray:
@@ -121,13 +155,7 @@ def pack_data(pack_path: str | Path, cache_dir: str | Path | None = None) -> Tra
 def load_train_data(config: TrainConfig) -> TrainData:
     """Map a configuration's data fields (``data``, paths, sizes, manifest) to :class:`TrainData`."""
     if config.data == "synthetic":
-        size = config.input_size
-        data = TrainData(
-            synthetic_images(config.synthetic_train, size, seed=config.seed),
-            synthetic_images(config.synthetic_val, size, seed=config.seed + 1_000_003),
-            manifest_hash=f"synthetic:{config.synthetic_train}+{config.synthetic_val}@{size}/seed{config.seed}",
-            description="synthetic colour-ramp fields",
-        )
+        data = _synthetic_data(config)
     elif config.data == "npy":
         data = TrainData(
             _load_npy(config.train_path),
@@ -151,5 +179,5 @@ def load_train_data(config: TrainConfig) -> TrainData:
         if not path.is_file():
             raise ConfigError(f"{path}: manifest not found")
         data.manifest_hash = "sha256:" + sha256_file(path)
-    data.check(config.input_size)
+    data.check(config.input_size, config.batch_size)
     return data

@@ -1,9 +1,34 @@
-"""What both loops do when an epoch ends: its throughput into the run record, its files
-into the run folder (the :class:`~colorization.training.checkpoint.Bookkeeper`, which
-applies the early-stopping rule), a line when training stops early.
+"""What both loops do when an epoch ends: refuse a diverged epoch, record its throughput in
+the run record, commit its files to the run folder (:class:`Bookkeeper`, which applies the
+early-stopping rule), print a line when training stops early.
+
+An epoch whose training or validation loss, or any weight, is NaN or infinite is never
+committed: :func:`end_epoch` raises :class:`TrainingDiverged` before its checkpoint is
+written, so the last good epoch stays the resume point and ``best.keras`` and
+``model.keras`` keep what they held.
 """
 
 from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from pathlib import Path
+
+from colorization.training.checkpoint import (
+    HISTORY_FIELDS,
+    RunFolder,
+    RunState,
+    export_float32,
+    read_keras,
+    save_checkpoint,
+)
+from colorization.training.config import TrainConfig
+from colorization.training.early_stopping import observe_epoch
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss or weight of an epoch is NaN or infinite: training stopped, the epoch uncommitted (one line)."""
 
 
 def learning_rate(optimizer) -> float:
@@ -14,7 +39,7 @@ def learning_rate(optimizer) -> float:
 
 
 def end_epoch(book, record, network, epoch: int, losses: dict, images: int, seconds: float, wall: float) -> bool:
-    """Record and commit epoch ``epoch`` (1-based); True when training should stop.
+    """Check, record and commit epoch ``epoch`` (1-based); True when training should stop.
 
     Parameters
     ----------
@@ -29,7 +54,13 @@ def end_epoch(book, record, network, epoch: int, losses: dict, images: int, seco
         Training images of the epoch.
     seconds, wall : float
         Training alone; the whole cycle since the previous epoch ended.
+
+    Raises
+    ------
+    TrainingDiverged
+        When a loss or weight is not finite (:func:`refuse_non_finite`); nothing is written.
     """
+    refuse_non_finite(book, epoch, losses, network)
     logs = dict(
         losses,
         seconds=round(seconds, 3),
@@ -43,3 +74,95 @@ def end_epoch(book, record, network, epoch: int, losses: dict, images: int, seco
     if stop:
         print(f"early stopping: no val_loss improvement for {book.config.early_stopping_patience} epochs", flush=True)
     return stop
+
+
+def refuse_non_finite(book, epoch: int, losses: dict, network) -> None:
+    """Raise :class:`TrainingDiverged` unless the epoch's ``loss``, ``val_loss`` and weights are finite."""
+    from colorization.weights import count_non_finite
+
+    bad = [f"{name} {losses.get(name)}" for name in ("loss", "val_loss") if not _finite(losses.get(name))]
+    if not bad:
+        count, where = count_non_finite(network)
+        bad = [f"{count:,} weight value(s), the first in {where}"] if count else []
+    if bad:
+        last = book.state.epoch
+        kept = f"epoch {last}, the last good one, stays the resume point" if last else "no epoch was committed"
+        raise TrainingDiverged(
+            f"{book.folder.path}: epoch {epoch} diverged ({'; '.join(bad)}: not finite); training stopped and {kept}; "
+            "lower learning_rate and train again in another output_dir"
+        )
+
+
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+class Bookkeeper:
+    """End-of-epoch files common to both loops: history, checkpoint, best model, commit.
+
+    :meth:`end_epoch` applies the early-stopping rule (:mod:`.early_stopping`) and
+    returns True when training should stop.
+
+    ``writer``: optional ``concurrent.futures.Executor``; the jax_scan loop passes one so
+    that files are written while the next epoch runs (the network's variables must then
+    stay untouched until :meth:`wait` returns, which the loop guarantees).
+    """
+
+    def __init__(self, folder: RunFolder, config: TrainConfig, state: RunState, writer=None):
+        self.folder, self.config, self.state = folder, config, state
+        self.writer = writer
+        self._pending = None
+
+    def wait(self) -> None:
+        """Block until the previous epoch's files are written (re-raising a failed write)."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()  # re-raises a failed write
+
+    def end_epoch(self, epoch: int, logs: dict, network) -> bool:
+        """Record epoch ``epoch`` (1-based) and commit it; True when training should stop.
+
+        ``logs``: ``loss``, ``val_loss`` and the other :data:`HISTORY_FIELDS`. The
+        checkpoint (and ``best.keras`` when the epoch improved) is written before
+        ``state.json`` names it, in the background when a ``writer`` was given.
+        """
+        state = self.state
+        val_loss = float(logs.get("val_loss", math.nan))
+        row = {k: logs.get(k) for k in HISTORY_FIELDS}
+        row.update(epoch=epoch, val_loss=val_loss, loss=float(logs["loss"]))
+        state.history = [r for r in state.history if r["epoch"] < epoch] + [row]
+        state.epoch = epoch
+        improved, stop = observe_epoch(state, epoch, val_loss, self.config)
+        checkpoint = self.folder.checkpoint_path(epoch)
+        state.checkpoint = str(checkpoint.relative_to(self.folder.path))
+        snapshot = RunState(**json.loads(json.dumps(asdict(state))))
+        self.wait()
+        if self.writer is None:
+            self._commit(network, checkpoint, improved, snapshot)
+        else:
+            self._pending = self.writer.submit(self._commit, network, checkpoint, improved, snapshot)
+        return stop
+
+    def _commit(self, network, checkpoint: Path, improved: bool, snapshot: RunState) -> None:
+        """Write the epoch's files; ``state.json`` (the commit point) after its checkpoint."""
+        save_checkpoint(network, checkpoint)
+        if improved:
+            export_float32(network, self.folder.best_path)
+        self.folder.write_state(snapshot)
+        self.folder.write_history(snapshot.history)
+        self.folder.prune(self.config.keep_checkpoints, snapshot.checkpoint)
+
+    def finish(self, network) -> Path:
+        """Write ``model.keras``: the best epoch's weights (``restore_best``) or the last."""
+        self.wait()
+        best = self.folder.best_path
+        if self.config.restore_best and best.is_file():
+            from colorization.model import save_model
+
+            save_model(read_keras(best, compile=False), self.folder.model_path)
+        else:
+            export_float32(network, self.folder.model_path)
+        return self.folder.model_path

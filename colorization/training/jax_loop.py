@@ -23,8 +23,6 @@ for ``fit``; the bare-network reference figures are in ``docs/measurements.md``.
 
 from __future__ import annotations
 
-import math
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -172,15 +170,14 @@ def assign_state(network, train_state) -> None:
 def report_epoch(
     config, epoch: int, train_loss: float, val_loss: float, images: int, seconds: float, wall: float
 ) -> None:
-    """The epoch's line (``verbose``), and a warning when the training loss is not finite."""
+    """The epoch's line (``verbose``); a loss that is not finite stops the run in
+    :func:`~colorization.training.epoch_end.end_epoch`."""
     if config.verbose:
         print(
             f"Epoch {epoch}/{config.epochs} - {seconds:.2f}s - loss: {train_loss:.4f} - val_loss: {val_loss:.4f} - "
             f"{images / seconds:,.0f} img/s ({images / wall:,.0f} with validation and checkpoints)",
             flush=True,
         )
-    if not math.isfinite(train_loss):
-        print(f"warning: non-finite training loss at epoch {epoch}", file=sys.stderr)
 
 
 def run_jax_scan(config, network, data, state, book, record, mesh=None, class_weights=None) -> None:

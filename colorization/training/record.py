@@ -17,6 +17,9 @@ from pathlib import Path
 
 from colorization.io.files import write_text_atomic
 from colorization.reporting.provenance import provenance
+from colorization.training.config import ConfigError
+
+RECORD_FORMAT = "colorization-train-run/1"
 
 
 def device_names() -> list[str]:
@@ -40,6 +43,39 @@ def device_names() -> list[str]:
             names.append(f"{device.name} {details.get('device_name', '')}".strip())
         return names
     return [backend]
+
+
+def read_sessions(path: Path) -> list[dict]:
+    """The sessions of an earlier ``run.json`` (none if there is no file), for a resumed run.
+
+    Raises
+    ------
+    ConfigError
+        If the file is not a run record (truncated, not JSON, no list of sessions).
+    """
+    if not path.exists():
+        return []
+    try:
+        sessions = json.loads(path.read_text(encoding="utf-8")).get("sessions")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read ({error.strerror or error})") from None
+    except (ValueError, AttributeError) as error:  # not UTF-8, not JSON, not an object
+        raise ConfigError(
+            f"{path}: not a run record ({error}); restore it, or delete it to start a new record"
+        ) from None
+    if not (isinstance(sessions, list) and all(isinstance(s, dict) for s in sessions)):
+        raise ConfigError(
+            f"{path}: not a run record (no list of sessions); restore it, or delete it to start a new record"
+        )
+    return sessions
+
+
+def is_run_record(path: Path) -> bool:
+    """Whether ``path`` is a ``run.json`` this trainer wrote."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("format") == RECORD_FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _new_session(config, resumed_from_epoch: int) -> dict:
@@ -86,10 +122,9 @@ class RunRecord:
         import keras  # noqa: F401  (the record names the backend in use)
 
         self.path = path
-        previous = json.loads(path.read_text(encoding="utf-8")) if path.is_file() and resumed_from_epoch else {}
         self.content = provenance(
             "training",
-            format="colorization-train-run/1",
+            format=RECORD_FORMAT,
             devices=device_names(),
             config=config.to_dict(),
             config_digest=config.digest(),
@@ -100,7 +135,7 @@ class RunRecord:
                 "val_images": int(len(data.val)),
                 "image_shape": list(data.train.shape[1:]),
             },
-            sessions=previous.get("sessions", []),
+            sessions=read_sessions(path) if resumed_from_epoch else [],
             status="running",
         )
         self.session = _new_session(config, resumed_from_epoch)
@@ -128,11 +163,14 @@ class RunRecord:
             s["steady_images_per_s"] = sorted(r[0] for r in steady)[len(steady) // 2]
             s["steady_wall_images_per_s"] = sorted(r[1] for r in steady)[len(steady) // 2]
 
-    def finish(self, status: str, state, model_path: Path | None) -> None:
-        """Close the session: ``status`` (completed, failed, interrupted), the run's outcome."""
+    def finish(self, status: str, state, model_path: Path | None, reason: str | None = None) -> None:
+        """Close the session: ``status`` (completed, failed, interrupted), the run's outcome and,
+        when it did not complete, the ``reason`` (one line)."""
         self.session["wall_seconds"] = time.perf_counter() - self._t0
         self.session["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        self.session["status"] = status
         self.content.update(
+            reason=reason,
             status=status,
             epochs_completed=state.epoch,
             best_epoch=state.best_epoch,

@@ -7,6 +7,10 @@ Two loops share the network, optimizer, loss, batch planner and run-folder forma
 ``jax_scan``  the lean JAX loop (:mod:`.jax_loop`; jitted ``lax.scan`` over
               ``steps_per_execution`` steps). Needs ``KERAS_BACKEND=jax``.
 
+Everything that can be checked is checked before the run folder is first written
+(:mod:`.preflight`, then the network or its checkpoint): a run refused leaves no trace.
+A run that fails later records its status and reason in ``run.json``.
+
 ``distribution: data_parallel`` spreads each batch over all local devices:
 ``keras.distribution.DataParallel`` on JAX (its device mesh also drives ``jax_scan``),
 ``tf.distribute.MirroredStrategy`` on TensorFlow.
@@ -15,6 +19,8 @@ Two loops share the network, optimizer, loss, batch planner and run-folder forma
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,9 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from colorization.training.checkpoint import Bookkeeper, RunFolder, RunState, load_checkpoint
-from colorization.training.config import ConfigError, TrainConfig, resume_differences
+from colorization.training.checkpoint import RunFolder, RunState, load_checkpoint
+from colorization.training.config import ConfigError, TrainConfig
 from colorization.training.data import TrainData, load_train_data
+from colorization.training.epoch_end import Bookkeeper, TrainingDiverged
+from colorization.training.preflight import check_data, open_run_folder
 from colorization.training.record import RunRecord
 
 
@@ -68,30 +76,34 @@ def train(config: TrainConfig, resume: bool = False, data: TrainData | None = No
     Raises
     ------
     ConfigError
-        For problems the user can fix (a taken folder, a changed configuration, data
-        that does not fit it, a loop the backend cannot run).
+        For problems the user can fix (a taken or unusable folder, a changed configuration,
+        a damaged or foreign state or checkpoint, data that does not fit the configuration,
+        a loop the backend cannot run); nothing is written then.
+    TrainingDiverged
+        When an epoch's loss or weights are not finite; the last good epoch stays committed.
     """
     import keras
 
     backend = keras.backend.backend()
     if config.loop == "jax_scan" and backend != "jax":
         raise ConfigError(f"loop: jax_scan needs KERAS_BACKEND=jax (the backend is {backend})")
-    # the run folder (new, or resumed with the same configuration) and the data
+    # everything that can be checked before the run folder is written
     folder, state = open_run_folder(config, resume)
     data = data if data is not None else load_train_data(config)
-    data.check(config.input_size)
-    folder.write_config(config)
-    record = RunRecord(folder.record_path, config, data, state.epoch)
-    if state.epoch >= config.epochs or state.stopped_early:
-        return _already_complete(config, folder, state, record)
-    # the network and the loop, on one device or spread over all of them
-    class_weights = _rebalancing(config, data, record)
-    keras.utils.set_random_seed(config.seed)
     scope, mesh, replicas = _distribution(config, backend)
-    if config.batch_size % replicas:
-        raise ConfigError(f"batch_size {config.batch_size} must be divisible by the {replicas} devices")
-    model_path = _train_recorded(config, folder, state, data, record, scope, mesh, class_weights)
-    # the model and its record
+    check_data(config, data, replicas)
+    if state.epoch >= config.epochs or state.stopped_early:
+        return _already_complete(config, folder, state, data)
+    rebalancing = _rebalancing(config, data)
+    class_weights = rebalancing["weights"] if rebalancing else None
+    keras.utils.set_random_seed(config.seed)
+    with scope:
+        network = _network(config, folder, state, class_weights)  # a checkpoint that does not fit: ConfigError
+        # the run folder, the loop, the model and its record
+        record = begin_writing(folder, config, data, state)
+        if rebalancing:
+            record.add("rebalancing", rebalancing)
+        model_path = _train_recorded(config, folder, state, data, record, network, mesh, class_weights)
     stop = " (early stopping)" if state.stopped_early else ""
     _log(
         f"trained {state.epoch} epochs{stop}; best val_loss {state.best_val_loss} at epoch {state.best_epoch}; "
@@ -100,35 +112,34 @@ def train(config: TrainConfig, resume: bool = False, data: TrainData | None = No
     return TrainResult(model_path, folder.path, state, record.content)
 
 
-def open_run_folder(config: TrainConfig, resume: bool) -> tuple[RunFolder, RunState]:
-    """The run folder and where its run stands (a fresh :class:`RunState` for a new run).
+def begin_writing(folder: RunFolder, config: TrainConfig, data: TrainData, state: RunState) -> RunRecord:
+    """The run's first writes: its folder, the stale temporaries of a write cut short removed,
+    ``run.json`` and ``config.yaml``. A folder this call created is removed again if they fail."""
+    absolute = Path(os.path.abspath(folder.path))
+    created = [p for p in (absolute, *absolute.parents) if not os.path.lexists(p)]  # deepest first
+    try:
+        folder.path.mkdir(parents=True, exist_ok=True)
+        for stale in folder.remove_stale_temporaries():
+            _log(f"removed {stale} (the temporary file of a write cut short)")
+        record = RunRecord(folder.record_path, config, data, state.epoch)
+        folder.write_config(config)
+    except OSError as error:
+        if created:
+            shutil.rmtree(created[0], ignore_errors=True)
+        for path in created[1:]:
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        where = error.filename or folder.path
+        raise ConfigError(f"{where}: cannot write ({error.strerror or error}); choose another output_dir") from None
+    return record
 
-    A folder that holds a run needs ``resume`` and the same configuration (up to the
-    fields :data:`~colorization.training.config.RESUMABLE_CHANGES` lists).
-    """
-    folder = RunFolder(config.output_dir)
-    if not folder.has_state():
-        if resume:
-            _log(f"{folder.path}: no checkpoint to resume; starting from scratch")
-        return folder, RunState()
-    if not resume:
-        raise ConfigError(
-            f"{folder.path} already holds a run; use --resume to continue it or choose another output_dir"
-        )
-    differences = resume_differences(folder.read_config(), config)
-    if differences:
-        raise ConfigError("--resume with a different configuration: " + "; ".join(differences))
-    state = folder.read_state()
-    _log(f"resuming {folder.path} after epoch {state.epoch} ({state.checkpoint})")
-    return folder, state
 
-
-def _already_complete(config: TrainConfig, folder: RunFolder, state: RunState, record: RunRecord) -> TrainResult:
+def _already_complete(config: TrainConfig, folder: RunFolder, state: RunState, data: TrainData) -> TrainResult:
     """A resumed run with nothing left to train: (re)write ``model.keras`` and the record."""
     _log(f"{folder.path}: already complete ({state.epoch} epochs)")
-    book = Bookkeeper(folder, config, state)
-    network = load_checkpoint(folder.path / state.checkpoint) if state.checkpoint else None
-    model_path = book.finish(network) if network is not None else folder.model_path
+    network = load_checkpoint(folder.path / state.checkpoint, config)
+    record = begin_writing(folder, config, data, state)
+    model_path = Bookkeeper(folder, config, state).finish(network)
     record.finish("completed", state, model_path)
     return TrainResult(model_path, folder.path, state, record.content)
 
@@ -139,32 +150,44 @@ def _train_recorded(
     state: RunState,
     data: TrainData,
     record: RunRecord,
-    scope,
+    network,
     mesh,
     class_weights,
 ) -> Path:
-    """:func:`_run_loop` inside ``scope``; the record closes with how it ended (completed,
-    failed, interrupted) and, when completed, the model file."""
-    status, model_path = "failed", None
+    """:func:`_run_loop`; the record closes with how it ended (completed, failed, interrupted),
+    why when it did not complete, and, when it did, the model file."""
+    from colorization.weights import plain_line
+
+    status, model_path, reason = "failed", None, None
     try:
-        with scope:
-            model_path = _run_loop(config, folder, state, data, record, mesh, class_weights)
+        model_path = _run_loop(config, folder, state, data, record, network, mesh, class_weights)
         status = "completed"
     except KeyboardInterrupt:
-        status = "interrupted"
+        status, reason = "interrupted", "interrupted (KeyboardInterrupt)"
+        raise
+    except (ConfigError, TrainingDiverged) as error:
+        reason = str(error)
+        raise
+    except Exception as error:
+        reason = plain_line(f"{type(error).__name__}: {error}")[:500]
         raise
     finally:
-        record.finish(status, state, model_path)
+        with contextlib.suppress(OSError) if status != "completed" else contextlib.nullcontext():
+            record.finish(status, state, model_path, reason)  # a failed run's own error comes first
     return model_path
 
 
 def _run_loop(
-    config: TrainConfig, folder: RunFolder, state: RunState, data: TrainData, record: RunRecord, mesh, class_weights
+    config: TrainConfig,
+    folder: RunFolder,
+    state: RunState,
+    data: TrainData,
+    record: RunRecord,
+    network,
+    mesh,
+    class_weights,
 ) -> Path:
-    """Build (or restore) the network, run the configured loop, write ``model.keras``."""
-    if len(data.train) < config.batch_size:  # not one full batch (plan_epoch)
-        raise ConfigError(f"batch_size {config.batch_size} is larger than the training set ({len(data.train)} images)")
-    network = _network(config, folder, state, class_weights)
+    """Run the configured loop on ``network``, write ``model.keras``."""
     if config.loop == "fit":
         from colorization.training.fit_loop import run_fit
 
@@ -209,9 +232,9 @@ def _jax_device(name: str):
     return next(d for d in jax.devices() if d.platform == platform.lower() and d.id == int(index))
 
 
-def _rebalancing(config: TrainConfig, data: TrainData, record: RunRecord):
-    """Classification head: the class-rebalancing weights from the training images
-    (recorded in run.json); None for the paper's regression head."""
+def _rebalancing(config: TrainConfig, data: TrainData) -> dict | None:
+    """Classification head: the class-rebalancing summary of the training images (its
+    ``weights``; run.json records it); None for the paper's regression head."""
     if config.head != "classification":
         return None
     from colorization.ablation.quantize import rebalancing_from_images
@@ -219,13 +242,12 @@ def _rebalancing(config: TrainConfig, data: TrainData, record: RunRecord):
     t0 = time.perf_counter()
     summary = rebalancing_from_images(data.train)
     summary["seconds"] = round(time.perf_counter() - t0, 2)
-    record.add("rebalancing", summary)
     _log(
         f"class rebalancing: {summary['bins']} bins ({summary['bins_seen']} seen in {summary['images']} training "
         f"images), weights {summary['weight_min']:.3f}..{summary['weight_max']:.3f} (gray: "
         f"{summary['weight_of_gray']:.3f}), {summary['seconds']}s"
     )
-    return summary["weights"]
+    return summary
 
 
 def _network(config: TrainConfig, folder: RunFolder, state: RunState, class_weights=None):
@@ -233,7 +255,7 @@ def _network(config: TrainConfig, folder: RunFolder, state: RunState, class_weig
     from colorization.training.step import build_network, make_loss, make_optimizer
 
     if state.checkpoint:
-        network = load_checkpoint(folder.path / state.checkpoint)
+        network = load_checkpoint(folder.path / state.checkpoint, config)
         if not network.optimizer.built:
             network.optimizer.build(network.trainable_variables)
         return network
