@@ -13,6 +13,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 SKIMAGE_DATA = Path(__import__("skimage").__file__).parent / "data"
 REAL_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg")
 
+# A training run of seconds on a CPU: 16 synthetic 16x16 images, two epochs (tests of the trainer).
+TINY_TRAINING = dict(
+    data="synthetic",
+    synthetic_train=16,
+    synthetic_val=8,
+    input_size=16,
+    batch_size=8,
+    epochs=2,
+    early_stopping_patience=None,
+    verbose=0,
+)
+
 
 @pytest.fixture(scope="session")
 def real_photos() -> dict[str, np.ndarray]:

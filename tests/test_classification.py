@@ -18,18 +18,9 @@ import pytest
 from colorization.ablation import quantize as q
 from colorization.model import PAPER_LAYERS, build_paper_model, head_of, load_model, model_options
 from colorization.training.config import ConfigError, TrainConfig
+from tests.conftest import TINY_TRAINING
 
-TINY = dict(
-    data="synthetic",
-    synthetic_train=16,
-    synthetic_val=8,
-    input_size=16,
-    batch_size=8,
-    epochs=1,
-    early_stopping_patience=None,
-    verbose=0,
-    head="classification",
-)
+TINY = dict(TINY_TRAINING, epochs=1, head="classification")
 
 
 def _views(n=2, size=16, seed=0):

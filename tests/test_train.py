@@ -11,17 +11,9 @@ import pytest
 
 from colorization.lab import rgb_to_lab
 from colorization.training.config import ConfigError, TrainConfig
+from tests.conftest import TINY_TRAINING
 
-TINY = dict(
-    data="synthetic",
-    synthetic_train=16,
-    synthetic_val=8,
-    input_size=16,
-    batch_size=8,
-    epochs=2,
-    early_stopping_patience=None,
-    verbose=0,
-)
+TINY = TINY_TRAINING
 
 
 def test_lab_batch_matches_scikit_image_and_flips():

@@ -17,17 +17,9 @@ import pytest
 
 from colorization.training.config import TrainConfig
 from colorization.training.epoch_end import TrainingDiverged
+from tests.conftest import TINY_TRAINING
 
-TINY = dict(
-    data="synthetic",
-    synthetic_train=16,
-    synthetic_val=8,
-    input_size=16,
-    batch_size=8,
-    epochs=2,
-    early_stopping_patience=None,
-    verbose=0,
-)
+TINY = TINY_TRAINING
 DIVERGING = 1e30  # a finite learning rate that drives this network's loss to NaN in its first epoch
 
 

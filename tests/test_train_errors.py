@@ -14,17 +14,9 @@ import pytest
 from colorization.training.checkpoint import RunFolder, state_problem
 from colorization.training.config import ConfigError, TrainConfig
 from colorization.training.config_file import load_config
+from tests.conftest import TINY_TRAINING
 
-TINY = dict(
-    data="synthetic",
-    synthetic_train=16,
-    synthetic_val=8,
-    input_size=16,
-    batch_size=8,
-    epochs=2,
-    early_stopping_patience=None,
-    verbose=0,
-)
+TINY = TINY_TRAINING
 
 
 def _cli(capsys, *args: str) -> tuple[int, str]:
