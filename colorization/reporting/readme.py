@@ -127,6 +127,14 @@ def render_section(profile: str, results_root: Path = ROOT / "results") -> str:
         "",
         (folder / "evaluate" / "summary.md").read_text(encoding="utf-8").strip(),
     ]
+    notebooks = sorted(folder.glob("0*.ipynb"))
+    if notebooks:
+        links = [
+            f"[{n.stem}](results/{profile}/{n.name})"
+            + (f" ([html](results/{profile}/{n.stem}.html))" if n.with_suffix(".html").is_file() else "")
+            for n in notebooks
+        ]
+        lines += ["", "Executed notebooks (readable in the browser, nothing to install): " + ", ".join(links) + "."]
     verdicts = folder / "analysis" / "verdicts.md"
     if verdicts.is_file():
         lines += [
