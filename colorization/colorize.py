@@ -72,14 +72,26 @@ def predict_ab(model, rgb256: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray, shape (N, S, S, 2), float32
+
+    Raises
+    ------
+    NonFinitePrediction
+        When any predicted value is NaN or infinite (a black image is never returned as a result).
     """
     rgb256 = np.asarray(rgb256)
     if rgb256.ndim != 4 or rgb256.shape[-1] != 3:
         raise ValueError(f"expected a batch of shape (N, S, S, 3), got {rgb256.shape}")
     if model.output_shape[-1] != 2:
-        return _predict_ab_classification(model, rgb256)
-    scaled = model.predict_on_batch(network_input(rgb256))
-    return lab.unscale_ab(np.asarray(scaled, dtype=np.float32))
+        ab = _predict_ab_classification(model, rgb256)
+    else:
+        ab = lab.unscale_ab(np.asarray(model.predict_on_batch(network_input(rgb256)), dtype=np.float32))
+    if not np.isfinite(ab).all():  # finite weights can still overflow (float16 activations, a diverged model)
+        raise NonFinitePrediction(f"the network predicted {int((~np.isfinite(ab)).sum())} non-finite ab values")
+    return ab
+
+
+class NonFinitePrediction(ValueError):
+    """The network's output holds NaN or infinity: nothing is written from it."""
 
 
 CLASSIFICATION_BATCH = 4  # bin probabilities take Q / 2 times the memory of ab

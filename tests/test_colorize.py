@@ -139,3 +139,14 @@ def test_adobe_rgb_photo_and_its_untagged_twin_differ(model, real_photos, tmp_pa
     assert np.abs(out_tagged.astype(int) - out_untagged).mean() > 1
     # the output's lightness is the photo's as displayed (sRGB from its profile), not its stored bytes'
     assert np.abs(lab_lut.lightness(out_tagged) - lab_lut.lightness(odd.adobe_rgb_to_srgb(rgb))).mean() < 0.6
+
+
+def test_non_finite_predictions_are_refused_not_written():
+    from colorization.colorize import NonFinitePrediction, colorize
+    from colorization.model import build_paper_model
+
+    model = build_paper_model(input_size=None)
+    bias = model.get_layer("conv12_ab").bias
+    bias.assign(np.full(bias.shape, np.nan, dtype="float32"))  # finite checks on load are bypassed here
+    with pytest.raises(NonFinitePrediction, match="non-finite"):
+        colorize(model, np.full((40, 60, 3), 128, np.uint8))
