@@ -52,7 +52,7 @@ from colorization.io.files import atomic_path, write_text_atomic
 from colorization.io.images import ImageError, load_image, to_uint8
 from colorization.io.preprocess import PAPER_SIZE, paper_crop
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: ICC profiles converted to sRGB, the paper crop computed in source coordinates
 IMAGES_NAME, INDEX_NAME, META_NAME = "images.npy", "index.csv", "meta.json"
 CACHE_KIND = "cache"
 
