@@ -41,7 +41,8 @@ def portable_text(text: str, root: Path, moved: dict | None = None) -> str:
     pairs = [(Path(k).resolve(), v) for k, v in (moved or {}).items()]
     text = STAGING.sub(r"\1", text)  # results/.staging-tiny-1234 -> results/tiny
     temporary = Path(tempfile.gettempdir()).resolve()
-    for absolute, relative in (*pairs, (root, "."), (root.parent, ".."), (Path.home(), "~"), (temporary, "<tmp>")):
+    # the temporary folder before the checkout's parent: a checkout may itself live in /tmp
+    for absolute, relative in (*pairs, (root, "."), (temporary, "<tmp>"), (root.parent, ".."), (Path.home(), "~")):
         if str(absolute) not in ("/", ""):
             # only where the absolute path starts (never inside a relative one: "BACKGROUND_Google/tmp")
             text = re.sub(r"(?<![\w./~-])" + re.escape(str(absolute)) + r"(?=[/\\\"'\s,)\]]|$)", relative, text)
