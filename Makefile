@@ -2,6 +2,12 @@
 #   make reproduce [PROFILE=tiny|caltech101|paper]   the notebook pipeline -> runs/reproduce/<profile>/,
 #                                                    then verified against the published results/<profile>/
 #   make test                                        lint, format check and the whole test suite
+# The app in one command:
+#   make app [APP_PORT=8866]  serve notebooks/app.ipynb with Voila on 127.0.0.1 (from the repository root,
+#                             so that voila.json's 64 MiB websocket limit for uploads is read)
+# Each of them installs only its own set of pyproject.toml's extras into .venv (one stamp per set):
+#   make install  the core: the `colorization` command line     make app      core + app
+#   make reproduce  core + notebooks                            make test     core + notebooks, app, jax, dev
 # For the inner loop:
 #   make test-fast     the suite without the slow, subprocess, JAX and browser tests (about a minute)
 #   make format        ruff format + the fixable lint rules, in place
@@ -12,45 +18,65 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PROFILE ?= tiny
-STAMP := $(VENV)/.installed
+APP_HOST := 127.0.0.1
+APP_PORT ?= 8866
 # the versions that made the published results; CONSTRAINTS= (empty) installs the newest releases
 CONSTRAINTS ?= constraints.txt
 FAST := not slow and not subprocess and not jax and not browser
 
-.PHONY: reproduce publish test test-fast lint format screenshot benchmark clean
+# pyproject.toml's extras of each install set (empty: the core alone)
+EXTRAS_core :=
+EXTRAS_notebooks := notebooks
+EXTRAS_app := app
+EXTRAS_test := notebooks,app,jax,dev
+CORE := $(VENV)/.installed-core
+NOTEBOOKS := $(VENV)/.installed-notebooks
+APP := $(VENV)/.installed-app
+TEST := $(VENV)/.installed-test
 
-$(STAMP): pyproject.toml Makefile $(CONSTRAINTS)
+.PHONY: install reproduce app publish test test-fast lint format screenshot benchmark clean
+
+# One stamp per set; a set with a Jupyter kernel also gets the `python3` kernelspec and the Jupyter
+# server's websocket limit (postBuild, the script Binder runs too) for uploads in JupyterLab.
+$(VENV)/.installed-%: pyproject.toml Makefile $(CONSTRAINTS)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed, found " + sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,jax]" $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".$(if $(EXTRAS_$*),[$(EXTRAS_$*)])" $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
+	$(if $(EXTRAS_$*),$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null)
+	$(if $(EXTRAS_$*),$(BIN)/python postBuild $(VENV))
+	touch $@
 
-reproduce: $(STAMP)
+install: $(CORE)
+
+reproduce: $(NOTEBOOKS)
 	$(BIN)/python -m colorization.repro.reproduce --profile $(PROFILE)
 
-publish: $(STAMP)
+app: $(APP)
+	@echo "The app: http://$(APP_HOST):$(APP_PORT)/  (Ctrl-C stops it; APP_PORT=... picks another port)"
+	$(BIN)/voila notebooks/app.ipynb --no-browser --Voila.ip=$(APP_HOST) --port=$(APP_PORT) --Voila.port_retries=0
+
+publish: $(NOTEBOOKS)
 	$(BIN)/python -m colorization.repro.publish --profile $(PROFILE)
 
-lint: $(STAMP)
+lint: $(TEST)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 test: lint
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP)
+test-fast: $(TEST)
 	$(BIN)/python -m pytest -m "$(FAST)"
 
-format: $(STAMP)
+format: $(TEST)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-screenshot: $(STAMP)
+screenshot: $(TEST)
 	COLORIZATION_SCREENSHOT=$(CURDIR)/results/app/screenshot.png $(BIN)/python -m pytest -q tests/test_app_browser.py
 
-benchmark: $(STAMP)
+benchmark: $(CORE)
 	$(BIN)/python benchmarks/inference_speed.py
 
 clean:

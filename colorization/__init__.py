@@ -29,7 +29,8 @@ Keras' backend is whatever ``KERAS_BACKEND`` says (TensorFlow by default; JAX on
 
 import os as _os
 
-# TensorFlow's C++ start-up chatter would break the CLI's one-line error messages.
+# TensorFlow's C++ notes (INFO and WARNING lines) stay out of notebooks and the app; its errors
+# still show. The command line hides all of TensorFlow's lines unless --verbose (colorization.cli.common).
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"

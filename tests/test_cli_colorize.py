@@ -52,16 +52,18 @@ def test_batch_with_bad_files(mixed_inputs, model_file, tmp_path, capsys):
     status = main(
         ["colorize", str(folder), str(missing), "-o", str(out), "--weights", str(model_file), "--batch-size", "3"]
     )
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
     assert status == 1
     assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if "skipped" in line or "no such" in line]
+    lines = err.splitlines()
     for name, path in bad.items():
         assert sum(str(path) in line for line in lines) == 1, f"{name} must be reported once:\n{err}"
-    assert f"{missing}: no such file or folder" in err
-    assert "colorized 10 of 15 image(s)" in err and "5 failed" in err
-    # everything valid was written, with the input's own size, and the tree's shape kept
+    assert f"{missing}: no such file or folder" in lines
+    assert len(lines) == 5, err  # one line per failure, nothing else when stderr is not a terminal
+    # everything valid was written, with the input's own size, and the tree's shape kept; stdout names each file
     written = sorted(str(p.relative_to(out)) for p in out.rglob("*.png"))
+    assert sorted(str(Path(line).relative_to(out)) for line in captured.out.splitlines()) == written
     expected = sorted(
         [
             "cat.png",
@@ -99,8 +101,8 @@ def test_existing_output_is_kept_unless_overwrite(model_file, tmp_path, capsys, 
     out.mkdir()
     (out / "photo.png").write_bytes(b"precious")
     assert main(["colorize", str(source), "-o", str(out), "--weights", str(model_file)]) == 0  # skipped: no failure
-    err = capsys.readouterr().err
-    assert f"{source}: skipped, {out / 'photo.png'} exists (use --overwrite" in err and "1 skipped" in err
+    captured = capsys.readouterr()
+    assert f"{source}: skipped, {out / 'photo.png'} exists (use --overwrite" in captured.err and captured.out == ""
     assert (out / "photo.png").read_bytes() == b"precious"
     assert (
         main(["colorize", str(source), "-o", str(out), "--weights", str(model_file), "--overwrite", "--mode", "paper"])
@@ -229,14 +231,15 @@ def test_overwrite_never_writes_over_an_input(layout, tmp_path, model_file, caps
     inputs, outdir, refused = layout(tmp_path)
     before = _digests(tmp_path)
     status = main(["colorize", *map(str, inputs), "-o", str(outdir), "--weights", str(model_file), "--overwrite"])
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
     assert status == 1 and "Traceback" not in err
     after = _digests(tmp_path)
     assert {path: after[path] for path in before} == before, "an input was written over"
     for source in refused:  # each refused input: one line that says what happened
         lines = [line for line in err.splitlines() if line.startswith(f"{source}: ")]
         assert len(lines) == 1 and ": not colorized, " in lines[0] and "choose another -o folder" in lines[0], err
-    assert "already taken" not in err and f"colorized {2 - len(refused)} of 2 image(s)" in err
+    assert "already taken" not in err and len(captured.out.splitlines()) == 2 - len(refused)
 
 
 def test_refusals_say_which_input_they_protect(tmp_path):
@@ -262,11 +265,12 @@ def test_output_that_is_a_link_to_an_input_is_refused(link, tmp_path, model_file
     (out / "a.png").symlink_to(png) if link == "symlink" else os.link(png, out / "a.png")
     before = _digests(tmp_path / "in")
     status = main(["colorize", str(jpg), str(png), "-o", str(out), "--weights", str(model_file), "--overwrite"])
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
     assert (
-        status == 1 and f"{jpg}: not colorized, its output {out / 'a.png'} would be written over the input {png}" in err
+        status == 1
+        and f"{jpg}: not colorized, its output {out / 'a.png'} would be written over the input {png}" in captured.err
     )
-    assert "colorized 1 of 2 image(s)" in err and (out / "b.png").is_file()
+    assert captured.out == f"{out / 'b.png'}\n" and (out / "b.png").is_file()
     assert _digests(tmp_path / "in") == before and os.path.samefile(out / "a.png", png)
 
 
@@ -312,14 +316,16 @@ def test_same_file_twice_and_a_rerun_are_not_failures(tmp_path, model_file, caps
     given = [str(source), str(source), "photo.jpg", "./alias.jpg"]
     out = tmp_path / "out"
     assert main(["colorize", *given, "-o", str(out), "--weights", str(model_file)]) == 0
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
     assert err.count(f"{source}: given more than once; taken once") == 1
     assert f"photo.jpg: the same file as {source}; taken once" in err and "alias.jpg: the same file as" in err
-    assert "colorized 1 of 1 image(s)" in err and "3 skipped (already done)" in err and "failed" not in err
+    assert len(err.splitlines()) == 3 and captured.out == f"{out / 'photo.png'}\n"
     written = _digest(out / "photo.png")
     assert main(["colorize", str(source), "-o", str(out), "--weights", str(model_file)]) == 0  # a re-run
-    err = capsys.readouterr().err
-    assert f"{source}: skipped, {out / 'photo.png'} exists" in err and "colorized 0 of 0 image(s)" in err
+    captured = capsys.readouterr()
+    assert captured.err == f"{source}: skipped, {out / 'photo.png'} exists (use --overwrite to replace it)\n"
+    assert captured.out == ""
     assert _digest(out / "photo.png") == written
 
 
@@ -332,13 +338,14 @@ def test_output_folder_inside_the_input_folder_is_not_scanned(tmp_path, model_fi
     out = folder / "out"
     command = ["colorize", str(folder), "-o", str(out), "--weights", str(model_file)]
     assert main(command) == 0
-    err = capsys.readouterr().err
-    assert "colorized 2 of 2 image(s)" in err
+    captured = capsys.readouterr()
+    err = captured.err
+    assert sorted(captured.out.splitlines()) == [str(out / "a.png"), str(out / "deep" / "b.png")]
     scan_notes = [line for line in err.splitlines() if line.startswith("skipped 5 file(s)")]
     assert len(scan_notes) == 1 and "2 .heic, 1 .svg, 1 .txt, 1 without a suffix" in scan_notes[0]
     assert main(command) == 0  # again: the outputs under photos/out are not inputs now
     err = capsys.readouterr().err
-    assert f"its sub-folder {out} is the output folder" in err and "2 skipped" in err
+    assert f"its sub-folder {out} is the output folder" in err and err.count(" exists (use --overwrite") == 2
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == ["a.png", "deep", "deep/b.png"]
 
 
@@ -401,3 +408,50 @@ def test_unusable_weights_stop_before_any_output(kind, message, tmp_path, capsys
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{weights}: " in err and message in err and "\x1b" not in err
     assert not list(out.iterdir())
+
+
+# --- stdout names each file written; quiet leaves only failures; the count belongs to a terminal -----------------
+
+
+def _skip_and_fail_case(tmp_path):
+    """A run with one good photo, one whose output exists, one given twice, a text file and a non-image."""
+    folder = tmp_path / "in"
+    good = _image(folder / "good.jpg")
+    _image(folder / "kept.jpg")
+    odd.write_text_as_jpg(folder / "text.jpg")
+    (folder / "notes.txt").write_text("not an image")
+    out = tmp_path / "out"
+    _image(out / "kept.png")
+    return [str(folder), str(good)], out, good
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_quiet_shows_failures_only_and_stdout_still_names_the_outputs(quiet, tmp_path, model_file, capsys):
+    inputs, out, _ = _skip_and_fail_case(tmp_path)
+    argv = ["colorize", *inputs, "-o", str(out), "--weights", str(model_file)]
+    assert main(argv + ["-q"] * quiet) == 1
+    captured = capsys.readouterr()
+    assert captured.out == f"{out / 'good.png'}\n"
+    lines = captured.err.splitlines()
+    failures = [line for line in lines if "text.jpg: not an image" in line]
+    assert len(failures) == 1
+    if quiet:
+        assert lines == failures
+    else:  # and what was skipped, and why
+        assert any("kept.png exists" in line for line in lines) and any("taken once" in line for line in lines)
+        assert any(line.startswith("skipped 1 file(s)") for line in lines) and len(lines) == 4
+
+
+def test_on_a_terminal_the_run_ends_with_its_count(tmp_path, model_file, capsys, monkeypatch):
+    from colorization.cli import common
+
+    monkeypatch.setattr(common, "on_terminal", lambda stream=None: True)
+    inputs, out, _ = _skip_and_fail_case(tmp_path)
+    assert main(["colorize", *inputs, "-o", str(out), "--weights", str(model_file)]) == 1
+    captured = capsys.readouterr()
+    assert f"colorized 1 of 2 image(s) into {out}; 2 skipped (already done); 1 failed" in captured.err.splitlines()
+    assert "colorize:" in captured.err  # the progress bar
+    assert captured.out == f"{out / 'good.png'}\n"  # stdout is the same on a terminal
+    assert main(["colorize", *inputs, "-o", str(tmp_path / "quiet"), "--weights", str(model_file), "-q"]) == 1
+    captured = capsys.readouterr()
+    assert "colorized" not in captured.err and "colorize:" not in captured.err

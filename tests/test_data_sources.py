@@ -194,8 +194,12 @@ def test_manifest_same_seed_same_manifest(mixed_folder):
 def test_cli_prepare_sample(tmp_path, capsys):
     out = tmp_path / "prepared"
     assert main(["prepare", "sample", "--out", str(out), "--quiet", "--workers", "0", "--cache"]) == 0
-    text = capsys.readouterr().out
-    assert "usable 9 (train 7, val 1, test 1)" in text and "pack:" in text
+    captured = capsys.readouterr()
+    text = captured.out
+    assert "usable 9 (train 7, val 1, test 1)" in text and "pack:" in text and captured.err == ""
+    assert main(["prepare", "sample", "--out", str(tmp_path / "again"), "--workers", "0", "--cache"]) == 0
+    captured = capsys.readouterr()  # not quiet, and stderr not a terminal: the same, no progress bars
+    assert captured.err == "" and "pack:" in captured.out
     for name in (
         "manifest.csv",
         "pack.npz",

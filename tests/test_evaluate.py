@@ -389,6 +389,7 @@ def test_cli_end_to_end(tmp_path, capsys, model_file):
     assert main(argv) == 0
     captured = capsys.readouterr()
     assert "| metric | better | model | gray | mean_ab |" in captured.out
+    assert captured.err == ""  # --quiet: the results on stdout, nothing else
     assert sorted(p.name for p in out.iterdir()) == sorted([*RESULT_FILES.values(), OWNER_MARKER])
     summary = json.loads((out / "summary.json").read_text())
     assert summary["weights"]["sha256"] == hashlib.sha256(model_file.read_bytes()).hexdigest()
@@ -396,6 +397,9 @@ def test_cli_end_to_end(tmp_path, capsys, model_file):
     assert len(read_per_image(out / "per_image.csv")) == 3
     assert main(argv) == 2  # second run: refuses to overwrite
     assert "exists (use --overwrite" in capsys.readouterr().err
+    assert main([*argv[:-1], "--overwrite"]) == 0  # not quiet: what was evaluated and where the results are
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and "evaluating 1 of 1 images of split 'test'" in err[0] and err[1].startswith("results: ")
 
 
 # --- data that gives nothing to evaluate: one line each -------------------------------------------

@@ -1,11 +1,7 @@
-"""``colorization colorize INPUT... -o OUTDIR``: colorize files and folders.
+"""``colorization colorize INPUT... -o OUTDIR``: colorize files and folders (:data:`DESCRIPTION`).
 
-Every output is planned before anything is written (:func:`plan_jobs`); an output that
-would replace any input of the run is refused, even with ``--overwrite``. Bad inputs
-are reported one line each on stderr and skipped; the rest is done.
-Exit status: 0 if every input was colorized or was already done (its output exists, or
-it was given twice), 1 if any input failed, 2 if the command could not run at all (no
-weights, unusable output folder).
+Every output is planned before anything is written (:func:`plan_jobs`). Progress and the
+final count are shown on a terminal only.
 """
 
 from __future__ import annotations
@@ -17,17 +13,21 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from colorization.cli.common import positive_int
+from colorization.cli.common import CommandError, compiled_model, positive_int, print_result, show_progress
 from colorization.io.files import SameFileIndex, same_file
 from colorization.io.images import IMAGE_SUFFIXES, MAX_PIXELS, ImageError, load_image, save_png
+
+DESCRIPTION = """Colorize images with the paper's network. Output: OUTDIR/<input stem>.png (images found in a
+folder keep their sub-folders under OUTDIR). The path of each file written is printed on stdout, one per line;
+problems go to stderr, one line per input, and the rest is done. An output that would replace an input of the run
+is refused, even with --overwrite. Exit status: 0 if every input was colorized or already done (its output exists,
+or it was given twice), 1 if any input failed, 2 if the command could not run at all (no weights, unusable output
+folder)."""
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "colorize",
-        help="colorize images (files or folders, searched recursively)",
-        description="Colorize images with the paper's network. Output: OUTDIR/<input stem>.png "
-        "(images found in a folder keep their sub-folders under OUTDIR).",
+        "colorize", help="colorize images (files or folders, searched recursively)", description=DESCRIPTION
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     parser.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the PNG results")
@@ -62,16 +62,25 @@ class Job:
 
 @dataclass
 class Outcome:
-    """What became of a run's inputs: a line for each one ``failed`` or ``skipped``, and notes."""
+    """What became of a run's inputs: (kind, line) for each one ``failed`` or ``skipped``, and notes."""
 
-    lines: list[str] = field(default_factory=list)
+    entries: list[tuple[str, str]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def lines(self) -> list[str]:
+        return [line for _, line in self.entries]
 
     def add(self, kind: str, line: str) -> None:
         """Count one ``kind``: "done", "failed", "skipped" (already done, not a failure) or "note"."""
         if line:
-            self.lines.append(line)
+            self.entries.append((kind, line))
         self.counts[kind] += 1
+
+
+def shown(kind: str, quiet: bool) -> bool:
+    """Whether a line of this kind goes to stderr: failures always, the others unless quiet."""
+    return kind == "failed" or not quiet
 
 
 def plan_jobs(inputs: list[str], outdir: Path, overwrite: bool) -> tuple[list[Job], Outcome]:
@@ -184,19 +193,24 @@ def scan_folder(folder: Path, outdir: Path, others: Counter, outcome: Outcome) -
 
 
 def run(args) -> int:
-    from colorization.cli.common import CommandError
-
     outdir = _output_folder(Path(args.output), CommandError)
     jobs, outcome = plan_jobs(args.inputs, outdir, args.overwrite)
-    for line in outcome.lines:
-        print(line, file=sys.stderr)
+    for kind, line in outcome.entries:
+        if shown(kind, args.quiet):
+            print(line, file=sys.stderr)
     if jobs:
-        _colorize_jobs(_load_model(args.weights, CommandError), jobs, args, outcome)
+        _colorize_jobs(compiled_model(args.weights), jobs, args, outcome)
+    if show_progress(args):  # the count ends the progress display
+        print(summary(outcome, outdir), file=sys.stderr)
+    return 1 if outcome.counts["failed"] else 0
+
+
+def summary(outcome: Outcome, outdir: Path) -> str:
+    """The count: colorized D of N image(s) into OUTDIR, with the skipped and failed ones."""
     done, failed, skipped = outcome.counts["done"], outcome.counts["failed"], outcome.counts["skipped"]
-    summary = f"colorized {done} of {done + failed} image(s) into {outdir}"
-    summary += f"; {skipped} skipped (already done)" if skipped else ""
-    print(summary + (f"; {failed} failed" if failed else ""), file=sys.stderr)
-    return 1 if failed else 0
+    line = f"colorized {done} of {done + failed} image(s) into {outdir}"
+    line += f"; {skipped} skipped (already done)" if skipped else ""
+    return line + (f"; {failed} failed" if failed else "")
 
 
 def _output_folder(outdir: Path, error_type) -> Path:
@@ -210,7 +224,10 @@ def _output_folder(outdir: Path, error_type) -> Path:
 
 
 def _colorize_jobs(model, jobs: list[Job], args, outcome: Outcome) -> None:
-    """Colorize and save ``jobs``, decoding and saving in threads; each is counted in ``outcome``."""
+    """Colorize and save ``jobs``, decoding and saving in threads; each is counted in ``outcome``.
+
+    Each file written is printed on stdout as soon as it is in place.
+    """
     from tqdm import tqdm
 
     from colorization.colorize import colorize_batch
@@ -219,12 +236,14 @@ def _colorize_jobs(model, jobs: list[Job], args, outcome: Outcome) -> None:
     saves = []
     with (
         ThreadPoolExecutor(max_workers=2) as pool,
-        tqdm(total=len(jobs), unit="img", desc="colorize", file=sys.stderr) as bar,
+        tqdm(total=len(jobs), unit="img", desc="colorize", file=sys.stderr, disable=not show_progress(args)) as bar,
     ):
 
-        def report(kind: str, line: str = "") -> None:
-            if line:
+        def report(kind: str, line: str = "", job: Job | None = None) -> None:
+            if line and shown(kind, args.quiet):
                 bar.write(line, file=sys.stderr)
+            if kind == "done":
+                print_result(job.target)
             outcome.add(kind, line)
             bar.update(1)
 
@@ -238,22 +257,12 @@ def _colorize_jobs(model, jobs: list[Job], args, outcome: Outcome) -> None:
             if loaded:
                 results = colorize_batch(model, [image for _, image in loaded], args.mode)
                 saves += [
-                    pool.submit(_save, job, result, args.overwrite)
+                    (job, pool.submit(_save, job, result, args.overwrite))
                     for (job, _), result in zip(loaded, results, strict=True)
                 ]
-            while saves and (saves[0].done() or index + 1 == len(batches)):
-                report(*saves.pop(0).result())
-
-
-def _load_model(weights, error_type):
-    from colorization.weights import WeightsError, load_weights
-
-    try:
-        model = load_weights(weights)
-    except WeightsError as error:
-        raise error_type(str(error)) from None
-    model.compile(jit_compile=True)  # XLA: ~1.5x faster inference on the CPU
-    return model
+            while saves and (saves[0][1].done() or index + 1 == len(batches)):
+                job, saved = saves.pop(0)
+                report(*saved.result(), job)
 
 
 def _load_batch(jobs: list[Job], max_pixels: int):

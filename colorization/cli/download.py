@@ -6,17 +6,14 @@ reads the offline copy beside the checkout when there is one (unless ``--url`` a
 for a download). Prints the image folder and the number of files.
 
 Also the pieces ``prepare`` and ``evaluate`` share: the data options
-(:func:`add_source_options`), opening a source with one-line errors
-(:func:`open_source`), and Python warnings as one line each (:func:`one_line_warnings`).
+(:func:`add_source_options`) and opening a source with one-line errors (:func:`open_source`).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import sys
-import warnings
 
+from colorization.cli.common import print_result
 from colorization.data import caltech
 from colorization.data.paths import ENV_CALTECH101, ENV_DATA
 
@@ -37,7 +34,6 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="extra attempts after a transfer broke off or a temporary server error (default 2)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bars or download messages")
 
 
 def add_parser(subparsers) -> None:
@@ -73,19 +69,6 @@ def one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
-@contextlib.contextmanager
-def one_line_warnings(command: str):
-    """Show every Python warning raised in the block as one line on stderr."""
-
-    def show(message, category, filename, lineno, file=None, line=None):
-        text = " ".join(str(message).split())
-        print(f"colorization {command}: warning: {text} ({category.__name__})", file=file or sys.stderr)
-
-    with warnings.catch_warnings():
-        warnings.showwarning = show
-        yield
-
-
 def open_source(args, name: str | None = None):
     """The :class:`~colorization.data.sources.Source` the options describe (fetched)."""
     from colorization.cli.common import CommandError
@@ -98,7 +81,12 @@ def open_source(args, name: str | None = None):
         require_folder_path(data_dir(args.data_dir))
         checksum = known_hash(args.md5, args.sha256)
         source = get_source(
-            name, args.data_dir, url=args.url, checksum=checksum, progress=not args.quiet, retries=max(0, args.retries)
+            name,
+            args.data_dir,
+            url=args.url,
+            checksum=checksum,
+            progress=not args.quiet,  # "downloading URL to FILE", and pooch's bar: the library ties the two
+            retries=max(0, args.retries),
         )
         if (args.url or checksum) and not isinstance(source, CaltechSource):
             raise CommandError(f"--url/--md5/--sha256 apply to caltech101 and caltech256, not {name}")
@@ -120,12 +108,11 @@ def source_records(source) -> list:
 
 
 def run(args) -> int:
-    with one_line_warnings("download"):
-        source = open_source(args)
-        records = source_records(source)
+    source = open_source(args)
+    records = source_records(source)
     where = getattr(source, "root", None)
-    print(f"{source.name}: {len(records)} files in {len({r.category for r in records})} categories")
-    print(f"  where: {where if where is not None else source.origin}")
+    print_result(f"{source.name}: {len(records)} files in {len({r.category for r in records})} categories")
+    print_result(f"  where: {where if where is not None else source.origin}")
     if where is not None:
-        print(f"  from:  {source.origin}")
+        print_result(f"  from:  {source.origin}")
     return 0

@@ -1,27 +1,30 @@
 """``colorization evaluate --weights FILE --data SOURCE -o DIR``: model vs. baselines.
 
-Scores the model, the gray baseline (ab = 0) and the mean-ab baseline (the train
-split's mean a, b) on one split with every metric of :mod:`colorization.metrics`,
-and writes into DIR:
-
-* ``per_image.csv`` - one row per image and method;
-* ``per_category.csv`` - means per category and method, with counts;
-* ``summary.json`` - mean/median per method and metric, plus provenance;
-* ``summary.md`` - the summary as a Markdown table (also printed).
-
-DIR and the --cache folder must be new, empty or made by colorization (for results,
-for a cache); any other non-empty folder is refused before any work, unless
---overwrite. The library behind it is :mod:`colorization.evaluation`.
+What it scores and writes is in :data:`DESCRIPTION` (the command's help); the library
+behind it is :mod:`colorization.evaluation`, the metrics :mod:`colorization.metrics`.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from colorization.cli.common import positive_int
-from colorization.cli.download import add_source_options, one_line, one_line_warnings, open_source
+from colorization.cli.common import compiled_model, positive_int, print_result, say, show_progress
+from colorization.cli.download import add_source_options, one_line, open_source
+
+DESCRIPTION = """\
+Score the model, the gray baseline (ab = 0) and the mean-ab baseline (the mean a, b of
+the train split) on one split with every metric of the package, and write into DIR:
+
+  per_image.csv     one row per image and method
+  per_category.csv  means per category and method, with counts
+  summary.json      mean and median per method and metric, with provenance
+  summary.md        the summary as a Markdown table (also printed on stdout)
+
+DIR and the --cache folder must be new, empty or made by colorization (for results,
+for a cache); any other non-empty folder is refused before any work, unless
+--overwrite.
+"""
 
 
 def _ab_pair(text: str) -> tuple[float, float]:
@@ -42,7 +45,7 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "evaluate",
         help="score a model against the gray and mean-ab baselines on a data split",
-        description=__doc__.split("\n\n", 1)[1],
+        description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--weights", metavar="FILE", help=".keras model (default: the shipped reference model)")
@@ -52,7 +55,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--split", choices=SPLIT_CHOICES, default="test", help="which images (default test)")
     parser.add_argument("--seed", type=int, default=0, help="split seed, as in training (default 0)")
     parser.add_argument(
-        "--manifest", metavar="FILE", help="use this manifest.csv (from `colorization prepare`) instead of building one"
+        "--manifest", metavar="FILE", help="use this manifest.csv (from colorization prepare) instead of building one"
     )
     parser.add_argument(
         "--resolution",
@@ -83,11 +86,6 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    with one_line_warnings("evaluate"):
-        return _run(args)
-
-
-def _run(args) -> int:
     from colorization.cli.common import CommandError
     from colorization.evaluation import evaluate
     from colorization.io.images import ImageError
@@ -103,13 +101,13 @@ def _run(args) -> int:
             resolution=args.resolution,
             mean=args.mean_ab,
             batch_size=args.batch_size,
-            progress=not args.quiet,
+            progress=show_progress(args),
         )
     except (ImageError, ValueError) as error:
         raise CommandError(one_line(error)) from None
     paths = _write(results, out, args.overwrite)
-    print(results.markdown, end="")
-    print(f"results: {', '.join(str(p) for p in paths.values())} ({results.summary['seconds']:.1f} s)", file=sys.stderr)
+    print_result(results.markdown.rstrip("\n"))
+    say(args, f"results: {', '.join(str(p) for p in paths.values())} ({results.summary['seconds']:.1f} s)")
     return 0
 
 
@@ -143,17 +141,10 @@ def _output_folder(args) -> Path:
 
 
 def _model(args):
-    """(the model, the weights file recorded in the summary), XLA-compiled as in ``colorize``."""
-    from colorization.cli.common import CommandError
-    from colorization.weights import WeightsError, load_weights, reference_weights
+    """(the XLA-compiled model, the weights file recorded in the summary)."""
+    from colorization.weights import reference_weights
 
-    try:
-        model = load_weights(args.weights)
-        weights = args.weights or reference_weights()
-    except WeightsError as error:
-        raise CommandError(str(error)) from None
-    model.compile(jit_compile=True)  # XLA: faster inference on the CPU
-    return model, weights
+    return compiled_model(args.weights), args.weights or reference_weights()
 
 
 def _data(args):
@@ -172,7 +163,7 @@ def _data(args):
             cache_dir=args.cache,
             data_dir=args.data_dir,
             workers=args.workers,
-            progress=not args.quiet,
+            progress=show_progress(args),
             overwrite=args.overwrite,
         )
     except (ValueError, OSError) as error:
@@ -184,12 +175,12 @@ def _data(args):
         )
     described = data.describe()
     excluded = described["excluded_by_manifest"]
-    print(
+    say(
+        args,
         f"{data.source} ({data.origin}): evaluating {len(data.items)} of {data.available} images of split "
         f"{data.split!r} at {args.resolution} resolution; excluded by the manifest: {excluded['total']} "
         f"({excluded['grayscale']} grayscale, {excluded['unreadable']} unreadable, "
         f"{excluded['other_excluded']} other); undecodable: {described['undecodable_in_split']}",
-        file=sys.stderr,
     )
     return data
 

@@ -1,19 +1,6 @@
 """``colorization prepare SOURCE --out DIR``: manifest, data report, pack and (optionally) cache.
 
-Writes into DIR:
-
-* ``manifest.csv`` - every file, its split or the reason it is excluded;
-* ``report/per_category.csv``, ``per_split.csv``, ``excluded.csv``, ``conversions.csv``;
-* ``pack.npz`` + ``pack.json`` - the usable images paper-cropped to 256x256 as JPEG
-  (``--pack-quality``), to carry to a GPU machine (skip with ``--no-pack``);
-* ``cache/`` with ``--cache`` - the decoded uint8 cache training reads.
-
-SOURCE is ``sample``, ``caltech101``, ``caltech256`` or a folder of images (one
-sub-folder per category).
-
-DIR must be new, empty or prepared by colorization before (a non-empty folder it did
-not make is refused before any work), and an existing ``manifest.csv`` there that
-differs from the new one is not replaced; ``--overwrite`` allows both.
+What it writes, and the rules for DIR, are in :data:`DESCRIPTION` (the command's help).
 """
 
 from __future__ import annotations
@@ -21,9 +8,25 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from colorization.cli.common import positive_int
-from colorization.cli.download import add_source_options, one_line, one_line_warnings, open_source
+from colorization.cli.common import positive_int, print_result, show_progress
+from colorization.cli.download import add_source_options, one_line, open_source
 from colorization.data import splits
+
+DESCRIPTION = """\
+Inspect a data set, split it and write into DIR:
+
+  manifest.csv         every file, with its split or the reason it is excluded
+  report/              per_category.csv, per_split.csv, excluded.csv, conversions.csv
+  pack.npz, pack.json  the usable images cropped to 256x256 as the paper does, stored as
+                       JPEG (quality: --pack-quality), to carry to a GPU machine;
+                       left out with --no-pack
+  cache/               with --cache: the decoded images training reads
+
+SOURCE is sample, caltech101, caltech256 or a folder of images (one sub-folder per
+category). DIR must be new, empty or prepared by colorization before: a non-empty
+folder it did not make is refused before any work, and an existing manifest.csv there
+that differs from the new one is not replaced; --overwrite allows both.
+"""
 
 
 def _fractions(text: str) -> tuple[float, float, float]:
@@ -40,7 +43,7 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "prepare",
         help="inspect a data set, split it, write the data report and a JPEG pack",
-        description=__doc__.split("\n\n", 1)[1],
+        description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("source", metavar="SOURCE", help="sample, caltech101, caltech256 or a folder")
@@ -82,11 +85,6 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    with one_line_warnings("prepare"):
-        return _run(args)
-
-
-def _run(args) -> int:
     from colorization.cli.common import CommandError
     from colorization.data.manifest import build_manifest
 
@@ -102,7 +100,7 @@ def _run(args) -> int:
             max_per_category=args.max_per_category,
             limit=args.limit,
             workers=args.workers,
-            progress=not args.quiet,
+            progress=show_progress(args),
         )
     except (ValueError, OSError) as error:
         raise CommandError(one_line(error)) from None
@@ -165,9 +163,9 @@ def _write_outputs(args, source, manifest, out: Path) -> None:
     with folder_lock(out, stale=PREPARED_TEMPORARIES):
         write_manifest(manifest, out / MANIFEST_NAME)
         write_report(manifest, out / "report")
-        print(f"{source.name} ({source.origin})")
-        print(summary(manifest))
-        print(f"manifest and report: {out / MANIFEST_NAME}, {out / 'report'}/")
+        print_result(f"{source.name} ({source.origin})")
+        print_result(summary(manifest))
+        print_result(f"manifest and report: {out / MANIFEST_NAME}, {out / 'report'}/")
         if not (manifest["excluded"] == "").any():
             raise CommandError(
                 f"{source.origin}: no usable images among its {len(manifest)} files, so no pack or cache "
@@ -177,9 +175,9 @@ def _write_outputs(args, source, manifest, out: Path) -> None:
             _pack(args, source, manifest, out)
     if args.cache:
         cache = build_cache(
-            manifest, out / "cache", workers=args.workers, progress=not args.quiet, overwrite=args.overwrite
+            manifest, out / "cache", workers=args.workers, progress=show_progress(args), overwrite=args.overwrite
         )
-        print(f"cache: {cache.folder} - {len(cache)} images, {cache.images.nbytes / 2**20:.0f} MiB")
+        print_result(f"cache: {cache.folder} - {len(cache)} images, {cache.images.nbytes / 2**20:.0f} MiB")
 
 
 def _pack(args, source, manifest, out: Path) -> None:
@@ -191,14 +189,14 @@ def _pack(args, source, manifest, out: Path) -> None:
         quality=args.pack_quality,
         subsampling=args.subsampling,
         workers=args.workers,
-        progress=not args.quiet,
+        progress=show_progress(args),
         extra_meta={"source": source.name},
         overwrite=args.overwrite,
     )
     size = path.stat().st_size
     count = int((manifest["excluded"] == "").sum())
     per_image = size / max(1, count)
-    print(
+    print_result(
         f"pack: {path} - {count} images, {size / 2**20:.1f} MiB, {per_image / 1024:.1f} KiB/image "
         f"(~{int(50 * 2**20 / per_image) if count else 0} images per 50 MiB at q{args.pack_quality})"
     )

@@ -11,6 +11,8 @@ on stderr and exit status 2.
 
 from __future__ import annotations
 
+import dataclasses
+
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -42,6 +44,8 @@ def run(args) -> int:
 
     try:
         config = load_config(args.config, args.overrides)
+        if args.quiet:
+            config = dataclasses.replace(config, verbose=0)
         if args.print_config:
             print(config.to_yaml(), end="")
             return 0

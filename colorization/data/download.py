@@ -131,7 +131,9 @@ def download_once(url: str, checksum: str, target: Path, progress: bool, timeout
         with os.fdopen(descriptor, "w+b") as handle:
             if progress:
                 print(f"downloading {url} to {target}", file=sys.stderr)
-            downloader = pooch.HTTPDownloader(progressbar=progress, chunk_size=CHUNK_BYTES, timeout=timeout)
+            downloader = pooch.HTTPDownloader(
+                progressbar=progress and sys.stderr.isatty(), chunk_size=CHUNK_BYTES, timeout=timeout
+            )
             try:
                 downloader(url, handle, None)
             except requests.exceptions.RequestException as error:
