@@ -11,6 +11,7 @@ The front door, five names::
 several with one network call. The package, by role:
 
 ``lab``, ``model``, ``colorize``  the paper's path: CIE Lab, the network, inference
+``vividness``    one knob for how colourful the result is (both heads; beyond the paper)
 ``fast/``        speed twins of ``lab`` (keras.ops in training, lookup tables at full
                  resolution, PNG), each tested against it
 ``ablation/``    the classification head of Zhang et al. (quantized ab, rebalancing)

@@ -13,7 +13,7 @@ Two modes:
     256x256 square (docs/paper.md, "Input handling at inference").
 
 The data path is: image -> 256x256 sRGB (uint8) -> L (:func:`colorization.fast.lab_lut.lightness`)
--> scaled L -> network -> ab / 128 -> ab -> Lab -> sRGB.
+-> scaled L -> network -> ab / 128 -> ab (at a vividness: :mod:`colorization.vividness`) -> Lab -> sRGB.
 
 Memory follows the rule of :mod:`colorization.io.images` (``PEAK_BYTES_PER_PIXEL`` times
 the source's pixels, whatever its shape, in both modes); a batch holds its images and
@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from colorization import lab
+from colorization import vividness as vividness_module
 from colorization.fast import lab_lut
 from colorization.io.images import MAX_PIXELS, LoadedImage, load_image, to_uint8
 from colorization.io.preprocess import PAPER_SIZE, paper_crop, resize
@@ -58,7 +59,7 @@ def network_input(rgb256: np.ndarray) -> np.ndarray:
     return lab.scale_l(lab_lut.lightness(rgb256))[..., None].astype(np.float32)
 
 
-def predict_ab(model, rgb256: np.ndarray) -> np.ndarray:
+def predict_ab(model, rgb256: np.ndarray, vividness: float | None = None) -> np.ndarray:
     """Predict ab (Lab units) for a batch of network views.
 
     Parameters
@@ -66,8 +67,12 @@ def predict_ab(model, rgb256: np.ndarray) -> np.ndarray:
     model : keras.Model
         The paper's network (input scaled L, output ab / 128), or its classification
         ablation (output: probabilities of the quantized ab bins, see
-        :mod:`colorization.ablation.quantize`), decoded here with the annealed mean (T = 0.38).
+        :mod:`colorization.ablation.quantize`), decoded here with the annealed mean.
     rgb256 : ndarray, shape (N, S, S, 3), uint8
+    vividness : float, optional
+        How colourful (:mod:`colorization.vividness`): a chroma gain for the regression
+        head, ``1 / temperature`` for the classification head; default: the model's own
+        (:func:`colorization.vividness.default_of`).
 
     Returns
     -------
@@ -81,13 +86,10 @@ def predict_ab(model, rgb256: np.ndarray) -> np.ndarray:
     rgb256 = np.asarray(rgb256)
     if rgb256.ndim != 4 or rgb256.shape[-1] != 3:
         raise ValueError(f"expected a batch of shape (N, S, S, 3), got {rgb256.shape}")
-    if model.output_shape[-1] != 2:
-        ab = _predict_ab_classification(model, rgb256)
-    else:
-        ab = lab.unscale_ab(np.asarray(model.predict_on_batch(network_input(rgb256)), dtype=np.float32))
-    if not np.isfinite(ab).all():  # finite weights can still overflow (float16 activations, a diverged model)
-        raise NonFinitePrediction(f"the network predicted {int((~np.isfinite(ab)).sum())} non-finite ab values")
-    return ab
+    vividness = vividness_module.default_of(model) if vividness is None else vividness
+    vividness = vividness_module.check_vividness(vividness)
+    parts = [decode(prediction, vividness) for prediction in raw_predictions(model, rgb256)]
+    return np.concatenate(parts) if parts else np.zeros(rgb256.shape[:3] + (2,), np.float32)
 
 
 class NonFinitePrediction(ValueError):
@@ -97,14 +99,54 @@ class NonFinitePrediction(ValueError):
 CLASSIFICATION_BATCH = 4  # bin probabilities take Q / 2 times the memory of ab
 
 
-def _predict_ab_classification(model, rgb256: np.ndarray) -> np.ndarray:
-    from colorization.ablation.quantize import annealed_mean
+@dataclass
+class RawPrediction:
+    """The network's output for some views, before decoding to ab.
 
-    parts = []
+    ``values``: ab in Lab units (regression head, (n, S, S, 2)) or the bin probabilities
+    (classification head, (n, S, S, Q)). Decoded by :func:`decode`, once or at several
+    vividness values (the evaluation's sweep predicts once and decodes many times).
+    """
+
+    values: np.ndarray
+    classification: bool
+
+
+def raw_predictions(model, rgb256: np.ndarray):
+    """The network's outputs for a batch of views, in order: an iterator of :class:`RawPrediction`.
+
+    The classification head's probabilities come :data:`CLASSIFICATION_BATCH` views at a time.
+    """
+    if model.output_shape[-1] == 2:
+        scaled = np.asarray(model.predict_on_batch(network_input(rgb256)), dtype=np.float32)
+        yield RawPrediction(lab.unscale_ab(scaled), classification=False)
+        return
     for start in range(0, len(rgb256), CLASSIFICATION_BATCH):
         probs = model.predict_on_batch(network_input(rgb256[start : start + CLASSIFICATION_BATCH]))
-        parts.append(annealed_mean(np.asarray(probs, dtype=np.float32)))
-    return np.concatenate(parts) if parts else np.zeros(rgb256.shape[:3] + (2,), np.float32)
+        yield RawPrediction(np.asarray(probs, dtype=np.float32), classification=True)
+
+
+def decode(prediction: RawPrediction, vividness: float = vividness_module.AS_TRAINED) -> np.ndarray:
+    """ab (Lab units, float32) from a :class:`RawPrediction` at ``vividness``.
+
+    Raises :class:`NonFinitePrediction` when any value is NaN or infinite.
+    """
+    return decode_many(prediction, (vividness,))[0]
+
+
+def decode_many(prediction: RawPrediction, values) -> list[np.ndarray]:
+    """:func:`decode` at each vividness of ``values`` (the classification head shares ``log z``)."""
+    if prediction.classification:
+        from colorization.ablation.quantize import annealed_means
+
+        temperatures = [vividness_module.temperature(value) for value in values]
+        decoded = annealed_means(prediction.values, temperatures)
+    else:
+        decoded = [vividness_module.chroma_gain(prediction.values, value) for value in values]
+    for ab in decoded:
+        if not np.isfinite(ab).all():  # finite weights can still overflow (float16 activations, a diverged model)
+            raise NonFinitePrediction(f"the network predicted {int((~np.isfinite(ab)).sum())} non-finite ab values")
+    return decoded
 
 
 NEUTRAL_CHUNK = 1 << 18  # pixels per step of neutral_gray: its float64 temporaries stay small
@@ -150,8 +192,10 @@ def render(rgb: np.ndarray, ab: np.ndarray) -> np.ndarray:
     return lab_lut.render(rgb, ab)
 
 
-def colorize_batch(model, images: list[LoadedImage], mode: str = "full") -> list[Colorized]:
-    """Colorize several images with one network call.
+def colorize_batch(
+    model, images: list[LoadedImage], mode: str = "full", vividness: float | None = None
+) -> list[Colorized]:
+    """Colorize several images with one network call (``vividness``: as :func:`predict_ab`).
 
     The images and their results are all in memory at once: keep a batch's pixels within
     the guard's budget (:func:`pixel_batches`), as for one image.
@@ -160,7 +204,7 @@ def colorize_batch(model, images: list[LoadedImage], mode: str = "full") -> list
     if not images:
         return []
     views = np.stack([network_view(image.rgb, mode) for image in images])
-    ab = predict_ab(model, views)
+    ab = predict_ab(model, views, vividness)
     results = []
     for image, view, ab_one in zip(images, views, ab, strict=True):
         if mode == "paper":
@@ -196,8 +240,13 @@ def pixel_batches(pixel_counts: list[int], max_images: int, max_pixels: int = MA
     return batches
 
 
-def colorize(model, image: LoadedImage | np.ndarray | str | Path, mode: str = "full") -> Colorized:
+def colorize(
+    model, image: LoadedImage | np.ndarray | str | Path, mode: str = "full", vividness: float | None = None
+) -> Colorized:
     """Colorize one image: a file path, a :class:`LoadedImage`, or an RGB / grayscale array.
+
+    ``vividness`` (:mod:`colorization.vividness`): 1 is the network's mean colour, more is
+    more colourful; default: the model's own (for a shipped model, its registered default).
 
     Examples
     --------
@@ -205,12 +254,13 @@ def colorize(model, image: LoadedImage | np.ndarray | str | Path, mode: str = "f
     >>> model = cz.load_weights()                      # the shipped reference network
     >>> result = cz.colorize(model, "photo.jpg")       # full resolution, the photo's own L
     >>> cz.save_png("photo-colour.png", result.rgb, result.alpha)
+    >>> vivid = cz.colorize(model, "photo.jpg", vividness=1.5)
     """
     if isinstance(image, (str, Path)):
         image = load_image(image)
     elif not isinstance(image, LoadedImage):
         image = as_loaded(image)
-    return colorize_batch(model, [image], mode)[0]
+    return colorize_batch(model, [image], mode, vividness)[0]
 
 
 def as_loaded(array: np.ndarray) -> LoadedImage:

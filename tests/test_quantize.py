@@ -81,7 +81,7 @@ def test_rebalancing_weights_known_answers():
     assert w[10] < w[20] < w[100] and w.max() == pytest.approx(w[100], rel=1e-5)
 
 
-def test_annealed_mean_known_answers():
+def test_annealed_mean_known_answers(monkeypatch):
     centers = q.bin_centers()
     one_hot = np.zeros((1, q.NUM_BINS), np.float32)
     one_hot[0, 42] = 1.0
@@ -97,4 +97,9 @@ def test_annealed_mean_known_answers():
     np.testing.assert_allclose(q.annealed_mean(uneven), (a * centers[3] + b * centers[7]) / (a + b), atol=1e-3)
     np.testing.assert_allclose(q.annealed_mean(uneven, 0.01), centers[3], atol=1e-3)
     batch = np.broadcast_to(uneven, (2, 3, 4, q.NUM_BINS))
-    assert q.annealed_mean(batch, chunk=5).shape == (2, 3, 4, 2)
+    monkeypatch.setattr(q, "DECODE_CHUNK", 5)  # 24 pixels: full chunks and a short last one
+    assert q.annealed_mean(batch).shape == (2, 3, 4, 2)
+    several = q.annealed_means(batch, (1.0, 0.38, 0.01))
+    for decoded, temperature in zip(several, (1.0, 0.38, 0.01), strict=True):
+        np.testing.assert_allclose(decoded, q.annealed_mean(batch, temperature), atol=1e-6)
+    np.testing.assert_allclose(several[1][1, 2, 3], (a * centers[3] + b * centers[7]) / (a + b), atol=1e-3)

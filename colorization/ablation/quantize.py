@@ -250,24 +250,43 @@ def soft_encode_ops(ab, centers, k: int = SOFT_NEIGHBOURS, sigma: float = SOFT_S
 
 
 # --- decoding --------------------------------------------------------------------------
-def annealed_mean(probs: np.ndarray, temperature: float = ANNEAL_T, chunk: int = 1 << 18) -> np.ndarray:
+def annealed_mean(probs: np.ndarray, temperature: float = ANNEAL_T) -> np.ndarray:
     """Probabilities over the bins (..., Q) -> ab (..., 2) float32 (Lab units).
 
     ``f_T(z) = exp(log z / T) / sum_q exp(log z_q / T)``, then ``sum_q f_T(z)_q c_q``.
-    Computed ``chunk`` pixels at a time (a 256x256 image has 65,536).
+    """
+    return annealed_means(probs, (temperature,))[0]
+
+
+DECODE_CHUNK = 4096  # pixels at a time: reused buffers of 4 MiB (2x faster than 2^18-pixel temporaries here)
+
+
+def annealed_means(probs: np.ndarray, temperatures) -> list[np.ndarray]:
+    """:func:`annealed_mean` at several temperatures, sharing ``log z`` (the sweep of
+    :mod:`colorization.evaluation.vividness` decodes one prediction many times).
+
+    Computed :data:`DECODE_CHUNK` pixels at a time in two reused buffers; ``log z`` is
+    shifted to a maximum of 0 per pixel first, which leaves ``f_T`` unchanged.
     """
     probs = np.asarray(probs)
     if probs.shape[-1] != NUM_BINS:
         raise ValueError(f"expected {NUM_BINS} bin probabilities in the last axis, got {probs.shape}")
-    if not temperature > 0:
-        raise ValueError(f"temperature must be positive, got {temperature}")
+    for temperature in temperatures:
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
     centers = bin_centers()
     flat = probs.reshape(-1, NUM_BINS)
-    out = np.empty((len(flat), 2), np.float32)
-    for start in range(0, len(flat), chunk):
-        z = np.log(np.maximum(flat[start : start + chunk].astype(np.float32), EPSILON)) / np.float32(temperature)
-        z -= z.max(axis=-1, keepdims=True)
-        f = np.exp(z)
-        f /= f.sum(axis=-1, keepdims=True)
-        out[start : start + chunk] = f @ centers
-    return out.reshape(probs.shape[:-1] + (2,))
+    outs = [np.empty((len(flat), 2), np.float32) for _ in temperatures]
+    log_z = np.empty((min(DECODE_CHUNK, len(flat)), NUM_BINS), np.float32)
+    f = np.empty_like(log_z)
+    for start in range(0, len(flat), DECODE_CHUNK):
+        stop = min(start + DECODE_CHUNK, len(flat))
+        log_part, f_part = log_z[: stop - start], f[: stop - start]
+        np.maximum(flat[start:stop], np.float32(EPSILON), out=log_part)
+        np.log(log_part, out=log_part)
+        log_part -= log_part.max(axis=-1, keepdims=True)
+        for out, temperature in zip(outs, temperatures, strict=True):
+            np.multiply(log_part, np.float32(1.0 / temperature), out=f_part)
+            np.exp(f_part, out=f_part)
+            out[start:stop] = (f_part @ centers) / f_part.sum(axis=-1, keepdims=True)
+    return [out.reshape(probs.shape[:-1] + (2,)) for out in outs]

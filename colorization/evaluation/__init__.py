@@ -11,6 +11,7 @@ tables        per-category means, the summary, its Markdown table, and writing t
 claims        the paper's six claims as measurements (notebook 04)
 image_claims  the two claims that need the network on images (small details, fragments)
 verdicts      the one rule that turns a claim's measurements into a verdict
+vividness_sweep  each model's default vividness, chosen on the validation split (notebook 03)
 
 From a notebook::
 

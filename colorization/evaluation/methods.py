@@ -52,22 +52,39 @@ def _check_views(views) -> np.ndarray:
 
 @dataclass
 class ModelMethod:
-    """A Keras model of the paper's kind (input scaled L, output ab / 128).
+    """A Keras model of the paper's kind (input scaled L, output ab / 128, or ab-bin probabilities).
 
-    ``info`` is recorded in the summary (e.g. the weights file and its sha256).
+    ``vividness`` (:mod:`colorization.vividness`): the value its ab are decoded at; None
+    is the model's own default. ``info`` is recorded in the summary (e.g. the weights file
+    and its sha256).
     """
 
     model: object
     name: str = "model"
     info: dict = field(default_factory=dict)
+    vividness: float | None = None
+
+    @property
+    def used_vividness(self) -> float:
+        """The vividness this method decodes at."""
+        from colorization.vividness import check_vividness, default_of
+
+        return check_vividness(default_of(self.model) if self.vividness is None else self.vividness)
 
     def predict_ab(self, views: np.ndarray) -> np.ndarray:
         from colorization.colorize import predict_ab
 
-        return predict_ab(self.model, _check_views(views))
+        return predict_ab(self.model, _check_views(views), self.used_vividness)
 
     def describe(self) -> dict:
-        return {"kind": "keras model", **self.info}
+        from colorization.vividness import default_of
+
+        return {
+            "kind": "keras model",
+            "vividness": self.used_vividness,
+            "default_vividness": default_of(self.model),
+            **self.info,
+        }
 
 
 @dataclass

@@ -123,6 +123,26 @@ class Results:
         return ConstantAbMethod((mean["a"], mean["b"]))
 
 
+def model_methods(model, info: dict, vividness: float | None = None) -> list[ModelMethod]:
+    """The evaluated model as methods: ``model`` at ``vividness`` (default: as trained,
+    vividness 1: the paper's network, which the claims are about) and, when no vividness
+    is given and the model's default (:func:`colorization.vividness.default_of`) is
+    another, ``model_vivid`` at that default."""
+    from colorization.vividness import AS_TRAINED, default_of
+
+    methods = [ModelMethod(model, info={"weights": info}, vividness=AS_TRAINED if vividness is None else vividness)]
+    if vividness is None and default_of(model) != AS_TRAINED:
+        methods.append(ModelMethod(model, name="model_vivid", info={"weights": info}))
+    return methods
+
+
+def mean_record(mean: MeanAb | tuple[float, float]) -> dict:
+    """What the summary records of the mean-ab baseline's constant and where it came from."""
+    record = mean.as_dict() if isinstance(mean, MeanAb) else {"a": float(mean[0]), "b": float(mean[1])}
+    record["source"] = "train split of the cache" if isinstance(mean, MeanAb) else "given"
+    return record
+
+
 def evaluate(
     data: EvalData,
     weights=None,
@@ -131,6 +151,7 @@ def evaluate(
     resolution: str = "paper",
     mean: MeanAb | tuple[float, float] | None = None,
     extra_methods=(),
+    vividness: float | None = None,
     batch_size: int = 8,
     progress: bool = True,
 ) -> Results:
@@ -148,6 +169,8 @@ def evaluate(
         ``data.cache`` (:func:`colorization.evaluation.methods.mean_ab`).
     extra_methods : sequence of Method
         More methods scored the same way (e.g. an ablation model).
+    vividness : float, optional
+        The model's vividness; by default as trained and at its own default (:func:`model_methods`).
     """
     from colorization.evaluation import tables
     from colorization.reporting.provenance import provenance, weights_entry
@@ -161,16 +184,14 @@ def evaluate(
         model = load_weights(weights)
     if mean is None:
         mean = mean_ab(data.cache, split="train", progress=progress)
-    methods = [ModelMethod(model, info={"weights": info}), *baselines(mean), *extra_methods]
+    methods = [*model_methods(model, info, vividness), *baselines(mean), *extra_methods]
     per_image = score_methods(methods, data, resolution=resolution, batch_size=batch_size, progress=progress)
-    mean_record = mean.as_dict() if isinstance(mean, MeanAb) else {"a": float(mean[0]), "b": float(mean[1])}
-    mean_record["source"] = "train split of the cache" if isinstance(mean, MeanAb) else "given"
     record = provenance(
         "evaluation",
         weights=info,
         data=data.describe(),
         resolution=resolution,
-        mean_ab=mean_record,
+        mean_ab=mean_record(mean),
         methods_info={m.name: (m.describe() if hasattr(m, "describe") else {}) for m in methods},
         seconds=round(time.perf_counter() - started, 3),
     )

@@ -166,12 +166,21 @@ def markdown_summary(summary: dict) -> str:
                 cell += f" (n={stat['valid']})"
             cells.append(cell)
         lines.append(f"| {label} (`{key}`) | {better} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in summary_notes(summary)) + "\n"
+
+
+def summary_notes(summary: dict) -> list[str]:
+    """The notes under the summary table: the baselines, each model's vividness, the weights, exclusions."""
+    names, data = list(summary["methods"]), summary.get("data", {})
     notes = []
     mean = summary.get("mean_ab")
     if mean:
         notes.append(f"`mean_ab` baseline: a = {mean['a']:.3f}, b = {mean['b']:.3f} ({mean.get('source', '')}).")
     if "gray" in names:
         notes.append("`gray` baseline: ab = 0 (the input's lightness only).")
+    vivid = vividness_note(summary.get("methods_info") or {})
+    if vivid:
+        notes.append(vivid)
     weights = summary.get("weights") or {}
     if weights.get("sha256"):
         notes.append(f"Model weights: `{Path(weights['path']).name}` (sha256 `{weights['sha256'][:12]}`).")
@@ -182,7 +191,19 @@ def markdown_summary(summary: dict) -> str:
             f"{excluded['unreadable']} unreadable, {excluded['other_excluded']} other)."
         )
     notes.append("Means skip undefined values; `(n=k)`: only k images had a value.")
-    return "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+    return notes
+
+
+def vividness_note(methods_info: dict) -> str:
+    """ "Vividness (1 = as trained): `model` 1, `classification` 1.75 (its default) ..." or ""."""
+    parts = []
+    for name, info in methods_info.items():
+        if "vividness" in info:
+            used, default = info["vividness"], info.get("default_vividness")
+            parts.append(f"`{name}` {used:.4g}" + (" (its default)" if used == default else ""))
+    if not parts:
+        return ""
+    return "Vividness (1 = the network as trained; `colorization.vividness`): " + ", ".join(parts) + "."
 
 
 def jsonable(value):

@@ -143,3 +143,22 @@ def metric_distributions(
     axes.flat[0].legend(fontsize=7)
     figure.tight_layout()
     return figure
+
+
+def vividness_curves(table, title: str = "vividness sweep"):
+    """Mean AuC and mean colourfulness change against vividness, one line per model, from a
+    :func:`colorization.evaluation.vividness_sweep.summarize_sweep` table (bars: one standard
+    error; rings: the values the rule chose)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for name, rows in table.groupby("method", sort=False):
+        for axis, column in zip(axes, ("auc", "delta_cf"), strict=True):
+            line = axis.errorbar(rows["vividness"], rows[column], yerr=rows[f"{column}_sem"], marker="o", label=name)
+            chosen = rows[rows["chosen"].astype(bool)]
+            axis.plot(chosen["vividness"], chosen[column], "o", ms=14, mfc="none", color=line[0].get_color())
+    axes[0].set(xlabel="vividness (1 = as trained)", ylabel="mean AuC of ab error (higher: closer)")
+    axes[1].axhline(0.0, color="gray", lw=1, ls="--")
+    axes[1].set(xlabel="vividness (1 = as trained)", ylabel="mean colourfulness, output - original")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"{title} (rings: the chosen defaults)")
+    fig.tight_layout()
+    return fig

@@ -30,6 +30,7 @@ FIGURES = (
     ("full_resolution.png", "Beyond the paper: colorized at the photo's own size"),
     ("train_loss.png", "Training and validation loss"),
     ("best_worst_auc.png", "Best and worst images by AuC"),
+    ("vividness.png", "Vividness sweep on the validation split: closeness (AuC) and colourfulness against vividness"),
 )
 
 
@@ -82,8 +83,21 @@ def glance_sentences(folder: Path) -> list[str]:
         f"The paper's {claims} qualitative claims, measured, give {supported + refuted + open_} computed verdicts "
         f"(some claims have several parts): {supported} supported, {refuted} not supported, {open_} inconclusive "
         f"(`notebooks/04_failure_analysis.ipynb`).",
+        *vividness_sentence(summary, stats),
         "`make reproduce` reruns the tiny profile and compares every number with its published reference "
         "(`results/tiny/`), ending with a table of what matched.",
+    ]
+
+
+def vividness_sentence(summary: dict, stats: dict) -> list[str]:
+    """The network at its default vividness, if the evaluation scored it (``model_vivid``): one sentence, or none."""
+    if "model_vivid" not in stats:
+        return []
+    vivid = stats["model_vivid"]
+    value = summary.get("methods_info", {}).get("model_vivid", {}).get("vividness")
+    return [
+        f"At its default vividness ({value:.4g}, chosen on the validation split; `--vividness` changes it) the same "
+        f"network keeps {vivid['cf_pred'] / vivid['cf_true']:.0%} of the colourfulness at AuC {vivid['auc']:.3f}."
     ]
 
 
@@ -135,6 +149,14 @@ def render_section(profile: str, results_root: Path = ROOT / "results") -> str:
             for n in notebooks
         ]
         lines += ["", "Executed notebooks (readable in the browser, nothing to install): " + ", ".join(links) + "."]
+    vividness = folder / "vividness" / "chosen.md"
+    if vividness.is_file():
+        lines += [
+            "",
+            "Default vividness (`notebooks/03_evaluate.ipynb`):",
+            "",
+            vividness.read_text(encoding="utf-8").strip(),
+        ]
     verdicts = folder / "analysis" / "verdicts.md"
     if verdicts.is_file():
         lines += [

@@ -8,6 +8,7 @@ table and figure.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,12 +80,15 @@ class AnalysisInputs:
     model : keras.Model
         Those weights, loaded (float32).
     method : ModelMethod
-        The model as an evaluation method (name ``model``).
+        The model as an evaluation method (name ``model``), as trained (vividness 1: the
+        paper's network, which the claims and figures are about).
     extra_methods : list of ModelMethod
         Shipped models scored beside it (the ``ablation`` parameter), named by their
-        registry names.
+        registry names, each at its registered default vividness.
     data : EvalData
         The split's images, from notebook 01's manifest and cache.
+    load_split : callable
+        ``load_split(split=...)``: the same for another split (:meth:`split_data`).
     """
 
     results: Path
@@ -95,6 +99,18 @@ class AnalysisInputs:
     method: object
     data: object
     extra_methods: list = field(default_factory=list)
+    load_split: object = None
+
+    @property
+    def model_name(self) -> str:
+        """The analysed weights' registry name (``"paper"`` for the shipped reference), else ``"model"``."""
+        from colorization.weights import registered_name
+
+        return registered_name(self.weights) or "model"
+
+    def split_data(self, split: str):
+        """Another split of the same manifest and cache (e.g. ``"val"``, where vividness is chosen)."""
+        return self.load_split(split=split)
 
     @property
     def views(self):
@@ -132,6 +148,7 @@ def analysis_inputs(
     from colorization.data import SOURCE_NAMES, get_source
     from colorization.evaluation import ModelMethod, load_data
     from colorization.repro.paths import resolve
+    from colorization.vividness import AS_TRAINED
     from colorization.weights import load_weights, reference_weights
 
     # path parameters mean the same file wherever the notebook runs (repro.paths)
@@ -142,9 +159,9 @@ def analysis_inputs(
         raise FileNotFoundError(f"{manifest}: no manifest; run notebooks/01_data.ipynb first")
     weights_path, description = analysis_weights(weights, results)
     src = get_source(source, data_dir=data_dir)  # the cache folder is named by the source's name, as in 01
-    data = load_data(
+    load_split = functools.partial(
+        load_data,
         src,
-        split=split,
         manifest=manifest,
         limit=limit,
         data_dir=data_dir,
@@ -153,8 +170,17 @@ def analysis_inputs(
     )
     model = load_weights(weights_path)
     extra = [ModelMethod(load_weights(reference_weights(ablation)), name=ablation)] if ablation else []
+    method = ModelMethod(model, vividness=AS_TRAINED)
     return AnalysisInputs(
-        results, results / "figures", weights_path, description, model, ModelMethod(model), data, extra
+        results,
+        results / "figures",
+        weights_path,
+        description,
+        model,
+        method,
+        load_split(split=split),
+        extra,
+        load_split,
     )
 
 

@@ -49,6 +49,8 @@ TOLERANCE = {
     "warmth_shift": 0.01,
     "sand_pixels": 0.0,
     "sand_as_water": 1e-3,
+    "auc_sem": 1e-4,
+    "delta_cf_sem": 0.01,  # standard errors of the vividness sweep
     "value": 1e-4,
     "ci_low": 1e-4,
     "ci_high": 1e-4,  # claim statistics (AuC, shares, Lab units)
@@ -78,6 +80,7 @@ TABLES = {
     "evaluate/per_category.csv": ["category", "method"],
     "analysis/verdicts.csv": ["claim"],
     "train/history.csv": ["epoch"],
+    "vividness/sweep.csv": ["method", "vividness"],
 }
 
 

@@ -114,7 +114,27 @@ def load_weights(weights: str | Path | None = None, name: str = DEFAULT_MODEL):
             f"{path}: {non_finite:,} weight value(s) are NaN or infinite (first in {where}), as a diverged "
             "training run leaves them; use an earlier checkpoint or train again"
         )
-    return as_float32(model)
+    model = as_float32(model)
+    registered = registered_vividness(path)
+    if registered is not None:  # read by colorization.vividness.default_of
+        model.default_vividness = registered
+    return model
+
+
+def registered_name(path: str | Path) -> str | None:
+    """The registry name of the weights in ``path``, matched by sha256 (a copy of a shipped
+    file counts too), or None."""
+    digest = sha256_file(path)
+    return next((name for name, entry in registry().items() if entry.get("sha256") == digest), None)
+
+
+def registered_vividness(path: str | Path) -> float | None:
+    """The registered default vividness of the weights in ``path`` (:func:`registered_name`), or None."""
+    entries = registry()
+    if not any("vividness" in entry for entry in entries.values()):
+        return None
+    entry = entries.get(registered_name(path) or "", {})
+    return float(entry["vividness"]["default"]) if "vividness" in entry else None
 
 
 def check_archive(path: Path) -> None:
