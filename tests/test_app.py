@@ -269,6 +269,8 @@ def test_a_bad_model_in_the_served_folder_gives_one_plain_line(tmp_path, small_p
     text = _error_text(app)
     assert text.startswith("broken.keras: not a ") and app.status.value == "Failed."
     _assert_plain_line(text)
+    app.wait()
+    assert app.vividness.value == 1.0 and not app.vividness.disabled  # a model that does not load: as trained
     (tmp_path / "broken.keras").unlink()  # gone since the page was built
     _click(app)
     assert _error_text(app) == "broken.keras: no such weights file"
@@ -286,6 +288,7 @@ def test_no_input_chosen(app):
 
 
 def test_at_most_two_models_stay_loaded(app, small_photo):
+    app.wait()  # the first model's default vividness is read before the count starts
     cached_model.cache_clear()
     _upload(app, "photo.png", small_photo)
     app.mode.value = "paper"
@@ -294,9 +297,11 @@ def test_at_most_two_models_stay_loaded(app, small_photo):
         _click(app)
         assert app.error.value == ""
     assert cached_model.cache_info().maxsize == MODELS_KEPT == 2
+    # each model loaded once: choosing it (for its default vividness) and colorizing with it share the load
     assert cached_model.cache_info().currsize == 2 and cached_model.cache_info().misses == 3
+    hits = cached_model.cache_info().hits
     _click(app)  # the last model again: from the cache
-    assert cached_model.cache_info().hits == 1
+    assert cached_model.cache_info().hits == hits + 1 and cached_model.cache_info().misses == 3
 
 
 def test_unexpected_errors_are_one_plain_line(app, small_photo, monkeypatch):
@@ -305,7 +310,7 @@ def test_unexpected_errors_are_one_plain_line(app, small_photo, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError(message)
 
-    monkeypatch.setattr("colorization.app.page.colorize", explode)
+    monkeypatch.setattr("colorization.app.work.colorize", explode)
     _upload(app, "photo.png", small_photo)
     _click(app)
     text = _error_text(app)
@@ -340,3 +345,148 @@ def test_notebook_is_thin_and_speaks_to_users():
 def test_voila_raises_its_websocket_limit_above_the_upload_limit():
     settings = json.loads((ROOT / "voila.json").read_text())["Voila"]["tornado_settings"]
     assert settings["websocket_max_message_size"] >= MAX_UPLOAD_BYTES + 1_000_000  # the file and its message
+
+
+# --- the vividness slider --------------------------------------------------------------------------------------
+def _colourfulness(png: bytes) -> float:
+    from colorization.metrics.vividness import colorfulness
+
+    return colorfulness(_decode(png)[..., :3])
+
+
+def test_the_vividness_slider_speaks_to_a_class(app):
+    from colorization.vividness import LIMITS
+
+    app.wait()
+    slider = app.vividness
+    assert isinstance(slider, w.FloatSlider) and slider in _widgets(app.widget)
+    assert slider.description == "Vividness" and slider.readout_format == ".2f" and not slider.continuous_update
+    assert LIMITS[0] <= slider.min < 1 < slider.max <= LIMITS[1]
+    hint = html.unescape(re.sub(r"<[^>]+>", "", app.vividness_hint.value))
+    assert hint == "1 = the network's own (mean) colours; more = more colourful"
+    assert app.vividness_hint in _widgets(app.widget)
+
+
+def test_the_slider_moves_to_each_models_default_without_colorizing(monkeypatch):
+    from colorization.vividness import default_of
+    from colorization.weights import load_weights
+
+    monkeypatch.delenv(WEIGHTS_DIR_ENV, raising=False)
+    app = ColorizerApp(model="classification")
+    app.wait()
+    classification = default_of(load_weights(name="classification"))
+    assert app.vividness.value == pytest.approx(classification) and not app.vividness.disabled
+    app.weights.value = next(choice for _, choice in app.weights.options if choice.name == "paper")
+    app.wait()
+    assert app.vividness.value == default_of(load_weights(name="paper")) != pytest.approx(classification)
+    assert app.result is None and app.images.layout.display == "none"  # choosing a model colorizes nothing
+
+
+def test_a_served_copy_of_a_shipped_model_starts_at_its_registered_default(tmp_path, monkeypatch):
+    import colorization.weights as weights
+
+    entries = weights.registry()
+    entries["paper"]["vividness"] = {"default": 1.6}
+    monkeypatch.setattr(weights, "REGISTRY_FILE", tmp_path / "registry.json")
+    weights.REGISTRY_FILE.write_text(json.dumps(entries), encoding="utf-8")
+    (tmp_path / "models").mkdir()
+    shutil.copy(ROOT / "colorization" / "weights" / entries["paper"]["file"], tmp_path / "models" / "copy.keras")
+    app = ColorizerApp(weights_dir=tmp_path / "models", model="copy.keras")
+    app.wait()
+    assert app.vividness.value == 1.6
+
+
+def test_moving_the_slider_colorizes_the_image_on_the_page_again(app, real_photos):
+    from colorization.colorize import colorize
+
+    photo = real_photos["coffee.png"][:90, :130]
+    _upload(app, "coffee.png", _png_bytes(photo))
+    _click(app)
+    assert app.shown_vividness == app.vividness.value == 1.0  # the test model's default
+    before = app.png
+    app.vividness.value = 3.0  # no press: the slider itself colorizes again
+    app.wait(timeout=120)
+    assert app.error.value == "" and app.status.value == "Done." and app.shown_vividness == 3.0
+    assert app.png != before and _colourfulness(app.png) > _colourfulness(before)
+    assert "vividness 3.00" in app.size.value and app.size.value.startswith("result: 130x90 pixels")
+    expected = colorize(cached_model("random.keras", app.weights.value.path, _stamp(app)), photo, "full", 3.0)
+    np.testing.assert_array_equal(app.result.rgb, expected.rgb)
+    assert 'download="coffee_colorized.png"' in app.download.value
+
+
+def _stamp(app: ColorizerApp) -> tuple:
+    stat = Path(app.weights.value.path).stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+def test_a_result_at_an_older_slider_value_never_replaces_a_newer_one(app, small_photo, monkeypatch):
+    import threading
+
+    from colorization.app import work
+
+    _upload(app, "photo.png", small_photo)
+    _click(app)
+    real, gate, started = work.colorize, threading.Event(), []
+
+    def held(model, image, mode, vividness):
+        started.append(vividness)
+        gate.wait(60)
+        return real(model, image, mode, vividness)
+
+    monkeypatch.setattr(work, "colorize", held)
+    shown = []
+    app.result_image.observe(lambda change: shown.append(app.vividness.value), names="value")
+    app.vividness.value = 1.5
+    while not started:  # 1.5 is being colorized ...
+        gate.wait(0.01)
+    app.vividness.value = 3.0  # ... when the slider moves on, twice
+    app.vividness.value = 2.0
+    gate.set()
+    app.wait(timeout=120)
+    assert started == [1.5, 2.0]  # 3.0 was overtaken before it started; 1.5 finished, but too late
+    assert app.shown_vividness == 2.0 and len(shown) == 1 and "vividness 2.00" in app.size.value
+    assert not app.colorize_button.disabled and app.status.value == "Done."
+
+
+def test_the_slider_before_any_colorization_only_sets_the_next_one(app, small_photo):
+    app.wait()
+    app.vividness.value = 2.5
+    app.wait()
+    assert app.result is None and app.status.value.startswith("Upload an image")
+    _upload(app, "photo.png", small_photo)
+    _click(app)
+    assert app.shown_vividness == 2.5 and "vividness 2.50" in app.size.value
+
+
+def test_after_a_failed_upload_the_slider_colorizes_the_image_still_shown(app, small_photo):
+    _upload(app, "photo.png", small_photo)
+    _click(app)
+    _upload(app, "broken.png", b"not an image")
+    _click(app)
+    assert app.status.value == "Failed." and "broken.png" in app.error.value
+    app.vividness.value = 2.0
+    app.wait(timeout=120)
+    assert app.status.value == "Done." and app.error.value == "" and app.shown_vividness == 2.0
+    assert app.loaded.path == "photo.png" and 'download="photo_colorized.png"' in app.download.value
+
+
+def test_colorize_pressed_while_the_models_default_loads_waits_for_it(model_file, small_photo, monkeypatch):
+    import threading
+
+    from colorization.app import work
+
+    gate = threading.Event()
+
+    def slow_default(choice):
+        gate.wait(60)
+        return 2.0
+
+    monkeypatch.setattr(work, "model_default", slow_default)
+    app = ColorizerApp(weights_dir=model_file.parent, model="random.keras")
+    assert app.vividness.disabled  # until the default is known
+    _upload(app, "photo.png", small_photo)
+    app.colorize_button.click()  # queued, not lost
+    gate.set()
+    app.wait(timeout=120)
+    assert app.status.value == "Done." and app.vividness.value == app.shown_vividness == 2.0
+    assert not app.vividness.disabled

@@ -4,6 +4,8 @@ Uploads a photo, presses Colorize, waits for the result, checks that it has the
 input's size and takes a screenshot: into the test's temporary folder, or where
 ``COLORIZATION_SCREENSHOT`` says (``make screenshot`` refreshes the README's
 ``results/app/screenshot.png`` that way; a plain test run never touches tracked files).
+Then types a higher value into the vividness slider and sees the colorization come back,
+by itself, more colourful.
 Needs Debian's Chromium at /usr/bin/chromium (CI's ``.ci/run`` installs it); skipped
 only where it is absent.
 """
@@ -39,6 +41,23 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--disable-dev-shm-usage",
 ]
+VIVIDNESS_HINT = "1 = the network's own (mean) colours; more = more colourful"
+# mean of max(R, G, B) - min(R, G, B) over an <img>'s pixels: 0 for gray, more for more colour
+COLOURFULNESS_JS = """img => {
+    const canvas = document.createElement("canvas");
+    [canvas.width, canvas.height] = [img.naturalWidth, img.naturalHeight];
+    const context = canvas.getContext("2d");
+    context.drawImage(img, 0, 0);
+    const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+    let sum = 0;
+    for (let i = 0; i < data.length; i += 4) {
+        sum += Math.max(data[i], data[i + 1], data[i + 2]) - Math.min(data[i], data[i + 1], data[i + 2]);
+    }
+    return sum / (data.length / 4);
+}"""
+ALL_IMAGES_SHOWN_JS = (
+    "() => [...document.querySelectorAll('.colorization-app img')].every(i => i.complete && i.naturalWidth > 0)"
+)
 TIMEOUT_MS = 180_000  # kernel start (TensorFlow import) and the first colorization on 2 shared cores
 
 pytestmark = [
@@ -139,10 +158,7 @@ def test_upload_colorize_and_screenshot(voila_url, tmp_path):
             assert page.locator(".colorization-error").count() == 0
             images = page.locator(".colorization-app img")
             expect(images).to_have_count(3)
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('.colorization-app img')]"
-                ".every(i => i.complete && i.naturalWidth > 0)"
-            )
+            page.wait_for_function(ALL_IMAGES_SHOWN_JS)
             widths = images.evaluate_all("imgs => imgs.map(i => [i.naturalWidth, i.naturalHeight])")
             assert widths == [[451, 300]] * 3  # gray input, colorization, original
             assert page.locator("a.colorization-download").get_attribute("href").startswith("data:image/png;base64,")
@@ -151,5 +167,36 @@ def test_upload_colorize_and_screenshot(voila_url, tmp_path):
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(screenshot), full_page=True)
             assert screenshot.stat().st_size > 10_000  # a rendered page, not an empty image
+            _more_vividness_is_more_colour(page, images.nth(1))
         finally:
             browser.close()
+
+
+def _more_vividness_is_more_colour(page, colorization) -> None:
+    """Type the slider's top value into its readout: the colorization comes back, without a press, more colourful."""
+    from playwright.sync_api import expect
+
+    from colorization.app.parts import VIVIDNESS_SLIDER
+    from colorization.vividness import AS_TRAINED
+    from colorization.weights import reference_weights, registered_vividness
+
+    default = registered_vividness(reference_weights("paper")) or AS_TRAINED  # the page's first model
+    top = VIVIDNESS_SLIDER["max"]
+    assert default < top
+
+    app = page.locator(".colorization-app")
+    expect(app.get_by_text(VIVIDNESS_HINT)).to_be_visible()
+    expect(app.get_by_text("Vividness", exact=True)).to_be_visible()
+    before = colorization.evaluate(COLOURFULNESS_JS)
+    readout = page.locator(".colorization-app .widget-slider .widget-readout")
+    expect(readout).to_have_text(f"{default:.2f}")  # the paper's network: its default
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(f"{top:g}")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(re.compile(rf"^result: 451x300 pixels .*vividness {top:.2f}"))).to_be_visible()
+    expect(page.get_by_text("Done.")).to_be_visible()
+    page.wait_for_function(ALL_IMAGES_SHOWN_JS)
+    after = colorization.evaluate(COLOURFULNESS_JS)
+    assert after > 1.2 * before, (before, after)
+    assert page.locator(".colorization-error").count() == 0

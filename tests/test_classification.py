@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -107,11 +108,31 @@ def test_config_head_choice_and_digest():
     assert TrainConfig(head="classification").digest() != TrainConfig().digest()
 
 
+PUBLISHED_RUNS = Path(__file__).resolve().parents[1] / "results" / "caltech101"
+
+
+@pytest.mark.parametrize("run", ["train", "train_classification"])
+def test_rebalance_lambda_keeps_the_digests_of_earlier_runs(run):
+    """Runs recorded before the field existed (lambda 0.5, the default) keep their config digest."""
+    record = json.loads((PUBLISHED_RUNS / run / "run.json").read_text())
+    config = TrainConfig(**record["config"])
+    assert config.rebalance_lambda == 0.5 and config.digest() == record["config_digest"]
+    assert config.replace(rebalance_lambda=1.0).digest() != record["config_digest"]
+
+
+def test_rebalance_lambda_is_checked():
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ConfigError, match="rebalance_lambda"):
+            TrainConfig(head="classification", rebalance_lambda=bad)
+
+
 def test_tiny_classification_fit_run_and_resume(tmp_path):
     from colorization.training.trainer import train
 
     config = TrainConfig(**TINY, output_dir=str(tmp_path / "run"))
     result = train(config)
+    plain = train(config.replace(rebalance_lambda=1.0, epochs=1, output_dir=str(tmp_path / "plain")))
+    assert plain.record["rebalancing"]["lambda"] == 1.0 and set(plain.record["rebalancing"]["weights"]) == {1.0}
     record = json.loads((tmp_path / "run" / "run.json").read_text())
     assert result.record["rebalancing"] == record["rebalancing"]
     rebalancing = record["rebalancing"]

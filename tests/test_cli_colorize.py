@@ -455,3 +455,59 @@ def test_on_a_terminal_the_run_ends_with_its_count(tmp_path, model_file, capsys,
     assert main(["colorize", *inputs, "-o", str(tmp_path / "quiet"), "--weights", str(model_file), "-q"]) == 1
     captured = capsys.readouterr()
     assert "colorized" not in captured.err and "colorize:" not in captured.err
+
+
+# --- --vividness: checked by argparse, passed to the network, the model's own default without it ----------------
+
+
+@pytest.mark.parametrize("value", ["0", "nan", "inf", "-1", "5.5", "abc", ""])
+def test_a_bad_vividness_is_one_usage_error_before_any_work(value, tmp_path, capsys):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as caught:
+        main(["colorize", "x.jpg", "-o", str(out), "--vividness", value])
+    err = capsys.readouterr().err
+    assert caught.value.code == 2 and "Traceback" not in err
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert errors == [err.splitlines()[-1]] and errors[0].startswith(
+        "colorization colorize: error: argument --vividness"
+    )
+    assert "vividness must be" in errors[0] and not out.exists()
+
+
+@pytest.mark.parametrize(("extra", "passed"), [([], None), (["--vividness", "2.5"], 2.5)])
+def test_vividness_reaches_colorize_batch_and_none_means_the_models_default(
+    extra, passed, tmp_path, model_file, monkeypatch
+):
+    import importlib
+
+    colorize_module = importlib.import_module("colorization.colorize")  # the attribute is the function
+    calls = []
+
+    def recording(model, images, mode="full", vividness=None):
+        calls.append(vividness)
+        return [colorize_module.Colorized(image.rgb, image.alpha) for image in images]
+
+    monkeypatch.setattr(colorize_module, "colorize_batch", recording)
+    source = _image(tmp_path / "photo.png")
+    assert main(["colorize", str(source), "-o", str(tmp_path / "out"), "--weights", str(model_file), *extra]) == 0
+    assert calls == [passed]
+
+
+@pytest.mark.slow
+def test_more_vividness_is_more_colourful_and_a_registered_default_is_used(tmp_path, model_file, monkeypatch):
+    import json
+
+    import colorization.weights as weights
+    from colorization.io.files import sha256_file
+    from colorization.metrics.vividness import colorfulness
+
+    entries = {**weights.registry(), "test": {"sha256": sha256_file(model_file), "vividness": {"default": 2.0}}}
+    monkeypatch.setattr(weights, "REGISTRY_FILE", tmp_path / "registry.json")
+    weights.REGISTRY_FILE.write_text(json.dumps(entries), encoding="utf-8")
+    source = _image(tmp_path / "in" / "photo.png")
+    outputs = {}
+    for name, extra in {"one": ["--vividness", "1"], "two": ["--vividness", "2"], "default": []}.items():
+        assert main(["colorize", str(source), "-o", str(tmp_path / name), "--weights", str(model_file), *extra]) == 0
+        outputs[name] = tmp_path / name / "photo.png"
+    assert colorfulness(np.asarray(Image.open(outputs["one"]))) < colorfulness(np.asarray(Image.open(outputs["two"])))
+    assert outputs["default"].read_bytes() == outputs["two"].read_bytes()  # the registered default, 2

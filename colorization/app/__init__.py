@@ -19,8 +19,9 @@ All the work is the library's: :func:`colorization.io.images.load_image` reads t
 :func:`colorization.colorize.colorize` colorizes it, :func:`colorization.colorize.neutral_gray`
 makes the gray input, :func:`colorization.metrics.image_metrics` scores a colour
 original and :func:`colorization.fast.png.encode_png` encodes the PNG to save. The work
-runs in a thread so the page stays responsive; a progress bar and a status line
-follow it. Without a browser the widgets can be driven directly (set
+runs in one background thread (``work.py``: the newest request wins, so a result made at
+an older vividness never replaces a newer one) so the page stays responsive; a progress
+bar and a status line follow it. Without a browser the widgets can be driven directly (set
 ``app.upload.value``, call ``app.colorize_button.click()``, then :meth:`ColorizerApp.wait`).
 """
 

@@ -3,32 +3,25 @@
 from __future__ import annotations
 
 import html
-import threading
 from pathlib import Path
 
 from colorization.app.parts import (
     MAX_UPLOAD_BYTES,
+    MODEL_INFO_CHARS,
+    VIVIDNESS_HINT,
+    VIVIDNESS_SLIDER,
     WEIGHTS_DIR_ENV,
-    WeightsChoice,
     check_upload_size,
-    download_link,
-    download_name,
-    has_colour,
-    load_choice,
-    load_upload,
-    metrics_table,
     model_summary,
     page_message,
-    preview,
-    result_png,
     sample_options,
     served_weights_dir,
     upload_label,
     weights_choices,
 )
-from colorization.colorize import colorize, network_view, neutral_gray
-from colorization.fast.png import encode_png
-from colorization.io.images import MAX_PIXELS, ImageError, LoadedImage, load_image, to_uint8
+from colorization.app.work import BackgroundWork, error_html
+from colorization.io.images import MAX_PIXELS, ImageError
+from colorization.vividness import AS_TRAINED
 
 MODE_OPTIONS = (("full resolution", "full"), ("the paper's 256x256 crop", "paper"))
 LIMITS_TEXT = (
@@ -40,8 +33,8 @@ NO_FOLDER_NOTICE = (
 )
 
 
-class ColorizerApp:
-    """The widget tree of the app and what its button does.
+class ColorizerApp(BackgroundWork):
+    """The widget tree of the app and what its controls do (the work: :class:`~colorization.app.work.BackgroundWork`).
 
     Parameters
     ----------
@@ -63,16 +56,16 @@ class ColorizerApp:
         Its PNG, as the download link saves it.
     metrics : dict or None
         :func:`colorization.metrics.image_metrics` of the last result, if the input had colour.
+    shown_vividness : float or None
+        The vividness of the last result (the slider's value when it was made).
     """
 
     def __init__(self, weights_dir: str | Path | None = None, model: str | None = None):
         import ipywidgets as w
 
+        self._init_work()
         self._source: tuple | None = None  # (kind, label, what): ("upload", label, bytes) or ("sample", label, path)
-        self._thread: threading.Thread | None = None
         self._syncing = False
-        self.result = self.png = self.metrics = None
-        self.loaded: LoadedImage | None = None
 
         self.upload = w.FileUpload(accept="image/*", multiple=False, description="Upload image")
         self.sample = w.Dropdown(
@@ -80,7 +73,10 @@ class ColorizerApp:
         )
         self.limits = w.HTML(f"<small>{html.escape(LIMITS_TEXT)}</small>")
         self.error = w.HTML(value="")
-        self._build_weights(w, served_weights_dir(weights_dir), model)
+        self.vividness = w.FloatSlider(
+            value=AS_TRAINED, description="Vividness", readout_format=".2f", continuous_update=False, **VIVIDNESS_SLIDER
+        )
+        self.vividness_hint = w.HTML(f"<small style='color:#555'>{html.escape(VIVIDNESS_HINT)}</small>")
         self.mode = w.ToggleButtons(
             options=MODE_OPTIONS, value="full", description="Mode", style={"button_width": "auto"}
         )
@@ -89,10 +85,12 @@ class ColorizerApp:
         self.status = w.Label(value="Upload an image or pick a sample photo, then press Colorize.")
         self.size = w.Label(value="")
         self._build_result_area(w)
+        self._build_weights(w, served_weights_dir(weights_dir), model)  # last: it starts the worker thread
 
         self.upload.observe(self._on_upload, names="value")
         self.sample.observe(self._on_sample, names="value")
         self.colorize_button.on_click(self.on_colorize)
+        self.vividness.observe(self._on_vividness, names="value")
         self.widget = w.VBox(
             [
                 w.HBox([self.upload, self.sample]),
@@ -100,6 +98,7 @@ class ColorizerApp:
                 self.weights,
                 self.weights_info,
                 self.mode,
+                w.HBox([self.vividness, self.vividness_hint], layout=w.Layout(align_items="center")),
                 w.HBox([self.colorize_button, self.progress, self.status]),
                 self.error,
                 self.size,
@@ -126,7 +125,7 @@ class ColorizerApp:
         self.weights.observe(self._on_weights, names="value")
         self._on_weights({"new": initial})
         if folder is not None and not folder.is_dir():
-            self.error.value = _error_html(NO_FOLDER_NOTICE)
+            self.error.value = error_html(NO_FOLDER_NOTICE)
 
     def _build_result_area(self, w) -> None:
         """The three image panels (gray input, colorization, original), the download link, the metrics."""
@@ -193,95 +192,9 @@ class ColorizerApp:
             text = model_summary(registry().get(choice.name, {}).get("description", ""))
         else:
             text = "a model file provided by this server"
-        self.weights_info.value = f"<small style='color:#555'>{html.escape(page_message(text))}</small>"
-
-    # --- the work ---------------------------------------------------------------------
-    def on_colorize(self, _button=None) -> None:
-        """Start colorizing the chosen input in a thread (a second press while busy is ignored)."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        if self._source is None:
-            self._show_error("Choose an image first: upload one or pick a sample photo.")
-            return
-        if self.weights.value is None:
-            self._show_error("No model is available on this server.")
-            return
-        self.colorize_button.disabled = True
-        self._thread = threading.Thread(
-            target=self._run, args=(self._source, self.weights.value, self.mode.value), daemon=True
+        self.weights_info.value = (
+            f"<small style='color:#555'>{html.escape(page_message(text, MODEL_INFO_CHARS))}</small>"
         )
-        self._thread.start()
-
-    def wait(self, timeout: float | None = None) -> None:
-        """Block until the running colorization (if any) has finished."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _step(self, fraction: float, message: str) -> None:
-        self.progress.value = fraction
-        self.status.value = message
-
-    def _show_error(self, message: str) -> None:
-        self.error.value = _error_html(message)
-        self.status.value = "Failed."
-        self.progress.bar_style = "danger"
-
-    def _run(self, source: tuple, choice: WeightsChoice, mode: str) -> None:
-        from colorization.weights import WeightsError
-
-        self.error.value = ""
-        self.progress.bar_style = ""
-        try:
-            self._step(0.05, "Reading the image ...")
-            kind, label, what = source
-            image = load_upload(label, what) if kind == "upload" else load_image(what)
-            self._step(0.2, "Loading the model ...")
-            model = load_choice(choice)
-            self._show_result(image, self._colorize(model, image, mode), mode, download_name(label))
-        except (ImageError, WeightsError) as error:
-            self._show_error(str(error))
-        except Exception as error:  # shown in the page, not lost in a thread
-            self._show_error(f"colorizing failed ({type(error).__name__}): {error}")
-        finally:
-            self.colorize_button.disabled = False
-
-    def _colorize(self, model, image: LoadedImage, mode: str) -> tuple:
-        """Colorize ``image``, following on the progress bar: (result, original view, metrics or None, PNG)."""
-        height, width = image.size
-        self._step(0.4, f"Colorizing {width}x{height} ...")
-        result = colorize(model, image, mode)
-        self._step(0.7, "Preparing the views ...")
-        original = network_view(image.rgb, "paper") if mode == "paper" else to_uint8(image.rgb)
-        metrics = None
-        if has_colour(image):
-            from colorization.metrics import image_metrics
-
-            self._step(0.75, "Measuring against the original ...")
-            metrics = image_metrics(result.rgb, original)
-        self._step(0.85, "Encoding the PNG ...")
-        return result, original, metrics, result_png(result)
-
-    def _show_result(self, image: LoadedImage, outcome: tuple, mode: str, filename: str) -> None:
-        """Put a finished colorization on the page: the three views, the metrics, the download link."""
-        result, original, metrics, png = outcome
-        height, width = image.size
-        out_h, out_w = result.rgb.shape[:2]
-        self.loaded = image
-        self.gray_image.value = encode_png(preview(neutral_gray(original)))
-        self.result_image.value = encode_png(preview(to_uint8(result.rgb)))
-        coloured = metrics is not None
-        if coloured:
-            self.original_image.value = encode_png(preview(original))
-        self.original_panel.layout.display = None if coloured else "none"
-        self.images.layout.display = "flex"
-        self.metrics_html.value = metrics_table(metrics) if coloured else ""
-        self.download.value = download_link(png, filename, f"Save the colorization as PNG ({out_w}x{out_h})")
-        self.size.value = f"result: {out_w}x{out_h} pixels (input {width}x{height}, mode {mode})"
-        self.result, self.png, self.metrics = result, png, metrics
-        self.progress.bar_style = "success"
-        self._step(1.0, "Done.")
-
-
-def _error_html(message: str) -> str:
-    """``message`` as the page's error line: plain text (see :func:`page_message`), escaped."""
-    return f'<span class="colorization-error" style="color:#b00020">{html.escape(page_message(message))}</span>'
+        if choice is not None:
+            self.vividness.disabled = True  # until the worker has moved it to this model's default
+            self._start()

@@ -1,6 +1,7 @@
 """The app's pieces that are plain functions: reading an upload safely, the text the page
-shows (labels, one-line errors), the weights offered, previews, the PNG to save, the
-download link, the metrics table and the sample photographs offered."""
+shows (labels, one-line errors, the vividness slider's range and hint), the weights
+offered, previews, the PNG to save, the download link, the metrics table and the sample
+photographs offered."""
 
 from __future__ import annotations
 
@@ -28,8 +29,12 @@ MAX_UPLOAD_BYTES = 40_000_000
 WEIGHTS_DIR_ENV = "COLORIZATION_APP_WEIGHTS_DIR"
 #: how many loaded models stay in memory
 MODELS_KEPT = 2
+#: the vividness slider (within colorization.vividness.LIMITS) and the line beside it
+VIVIDNESS_SLIDER = {"min": 0.25, "max": 4.0, "step": 0.05}
+VIVIDNESS_HINT = "1 = the network's own (mean) colours; more = more colourful"
 LABEL_CHARS = 80
 MESSAGE_CHARS = 300
+MODEL_INFO_CHARS = 600  # a registered model's description, as the page shows it under the dropdown
 
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 # the folders of an absolute path ("/srv/x/", "C:\\x\\", "~/x/"); what follows (the file's name) stays
@@ -55,10 +60,10 @@ def shorten(text: str, limit: int, keep_end: int = 0) -> str:
     return text[: limit - keep_end - 1] + "…" + (text[-keep_end:] if keep_end else "")
 
 
-def page_message(text: object) -> str:
-    """An error as the page shows it: one plain line, no traceback, no server folders, not too long."""
+def page_message(text: object, limit: int = MESSAGE_CHARS) -> str:
+    """An error as the page shows it: one plain line, no traceback, no server folders, at most ``limit`` characters."""
     text = str(text).split("Traceback (most recent call last)")[0]
-    return shorten(" ".join(_FOLDERS.sub("", plain_text(text)).split()), MESSAGE_CHARS)
+    return shorten(" ".join(_FOLDERS.sub("", plain_text(text)).split()), limit)
 
 
 def upload_label(name: object) -> str:

@@ -13,9 +13,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from colorization.cli.common import CommandError, compiled_model, positive_int, print_result, show_progress
+from colorization.cli.common import (
+    CommandError,
+    compiled_model,
+    positive_int,
+    print_result,
+    show_progress,
+    vividness_value,
+)
 from colorization.io.files import SameFileIndex, same_file
 from colorization.io.images import IMAGE_SUFFIXES, MAX_PIXELS, ImageError, load_image, save_png
+from colorization.vividness import LIMITS
 
 DESCRIPTION = """Colorize images with the paper's network. Output: OUTDIR/<input stem>.png (images found in a
 folder keep their sub-folders under OUTDIR). The path of each file written is printed on stdout, one per line;
@@ -23,6 +31,8 @@ problems go to stderr, one line per input, and the rest is done. An output that 
 is refused, even with --overwrite. Exit status: 0 if every input was colorized or already done (its output exists,
 or it was given twice), 1 if any input failed, 2 if the command could not run at all (no weights, unusable output
 folder)."""
+VIVIDNESS_HELP = f"""how colourful, {LIMITS[0]:g} to {LIMITS[1]:g}: 1 is the network as trained (its mean colour), more
+is more colourful, less is paler (default: the model's own; each shipped model has a registered default)"""
 
 
 def add_parser(subparsers) -> None:
@@ -38,6 +48,7 @@ def add_parser(subparsers) -> None:
         default="full",
         help="full: the image's own size (default); paper: the paper's 256x256 centre crop",
     )
+    parser.add_argument("--vividness", type=vividness_value, metavar="V", help=VIVIDNESS_HELP)
     parser.add_argument(
         "--batch-size", type=positive_int, default=8, metavar="N", help="images per network call (default 8)"
     )
@@ -255,7 +266,7 @@ def _colorize_jobs(model, jobs: list[Job], args, outcome: Outcome) -> None:
             for error in errors:
                 report("failed", error)
             if loaded:
-                results = colorize_batch(model, [image for _, image in loaded], args.mode)
+                results = colorize_batch(model, [image for _, image in loaded], args.mode, args.vividness)
                 saves += [
                     (job, pool.submit(_save, job, result, args.overwrite))
                     for (job, _), result in zip(loaded, results, strict=True)

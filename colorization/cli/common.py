@@ -43,6 +43,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def vividness_value(text: str) -> float:
+    """argparse type: a vividness (:func:`colorization.vividness.check_vividness`), with its one-line message."""
+    from colorization.vividness import check_vividness
+
+    try:
+        return check_vividness(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 class ReaderGone(Exception):
     """The reader of stdout went away (``colorization colorize ... | head -1``)."""
 

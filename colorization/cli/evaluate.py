@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from colorization.cli.common import compiled_model, positive_int, print_result, say, show_progress
+from colorization.cli.common import compiled_model, positive_int, print_result, say, show_progress, vividness_value
 from colorization.cli.download import add_source_options, one_line, open_source
 
 DESCRIPTION = """\
@@ -73,6 +73,13 @@ def add_parser(subparsers) -> None:
         metavar="A,B",
         help="mean-ab baseline constant (default: computed over the train split)",
     )
+    parser.add_argument(
+        "--vividness",
+        type=vividness_value,
+        metavar="V",
+        help="score the model at this vividness only (1: the network as trained, more: more colourful); default: as "
+        "trained and, if the model's own default differs, also at that default (as the method model_vivid)",
+    )
     parser.add_argument("--cache", metavar="DIR", help="image cache folder (default: under the data folder)")
     parser.add_argument("--workers", type=int, metavar="N", help="parallel decoders (default: one per core)")
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the result files")
@@ -100,6 +107,7 @@ def run(args) -> int:
             model=model,
             resolution=args.resolution,
             mean=args.mean_ab,
+            vividness=args.vividness,
             batch_size=args.batch_size,
             progress=show_progress(args),
         )

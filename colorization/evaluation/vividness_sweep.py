@@ -91,8 +91,10 @@ def run_sweep(models: dict, data, values=GRID, *, batch_size: int = 8, progress:
     values = [check_vividness(value) for value in values]
     items = data.items.reset_index(drop=True)
     rows = []
-    with tqdm(total=len(items) * len(models), unit="img", desc="vividness sweep", file=sys.stderr) as bar:
-        bar.disable = not progress
+    bar = tqdm(
+        total=len(items) * len(models), unit="img", desc="vividness sweep", file=sys.stderr, disable=not progress
+    )
+    with bar:
         for start in range(0, len(items), batch_size):
             batch = items.iloc[start : start + batch_size]
             views = np.stack([np.asarray(data.cache.images[row]) for row in batch["row"]])

@@ -35,6 +35,8 @@ loss                         "mse"               *paper*: mean squared error on 
                                                  classification head always uses the
                                                  rebalanced cross-entropy on soft-encoded ab
                                                  (weights from the training images, run.json)
+rebalance_lambda             0.5                 classification head: Zhang et al.'s lambda;
+                                                 1 = no rebalancing (every bin weighs 1)
 optimizer                    "adam"              *ours*; also ``sgd`` (momentum 0.9), ``adamw``
 learning_rate                5e-4                *ours*: the calibration run (docs/measurements.md)
 batch_size                   64                  *ours* (calibration run); global, all devices
@@ -148,6 +150,7 @@ class TrainConfig:
     head: str = "regression"
     # optimization
     loss: str = "mse"
+    rebalance_lambda: float = 0.5
     optimizer: str = "adam"
     learning_rate: float = 5e-4
     batch_size: int = 64
@@ -194,6 +197,7 @@ class TrainConfig:
             ("input_size", self.input_size % 8 == 0, "must be divisible by 8 (three stride-2 layers)"),
             ("learning_rate", math.isfinite(self.learning_rate) and self.learning_rate > 0, "must be finite and > 0"),
             ("min_delta", math.isfinite(self.min_delta) and self.min_delta >= 0, "must be finite and >= 0"),
+            ("rebalance_lambda", 0 <= self.rebalance_lambda <= 1, "must be between 0 and 1"),
             ("seed", 0 <= self.seed <= MAX_SEED, f"must be between 0 and {MAX_SEED}"),
             ("output_dir", bool(self.output_dir.strip()), "must name a folder"),
         )
@@ -217,6 +221,8 @@ class TrainConfig:
         core = {k: v for k, v in self.to_dict().items() if k not in RESUMABLE_CHANGES | {"output_dir", "notes"}}
         if core.get("head") == "regression":  # the paper's head: digests from before the field stay valid
             del core["head"]
+        if core.get("rebalance_lambda") == 0.5:  # likewise for runs from before this field
+            del core["rebalance_lambda"]
         return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()[:16]
 
     def replace(self, **changes) -> TrainConfig:

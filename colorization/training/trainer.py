@@ -240,7 +240,7 @@ def _rebalancing(config: TrainConfig, data: TrainData) -> dict | None:
     from colorization.ablation.quantize import rebalancing_from_images
 
     t0 = time.perf_counter()
-    summary = rebalancing_from_images(data.train)
+    summary = rebalancing_from_images(data.train, lam=config.rebalance_lambda)
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     _log(
         f"class rebalancing: {summary['bins']} bins ({summary['bins_seen']} seen in {summary['images']} training "
