@@ -23,6 +23,7 @@ FORBIDDEN = {
         "colorization.repro",
         "colorization.cli",
         "colorization.app",
+        "colorization.export",
     ),
     "colorization.io": (
         "colorization.data",
@@ -32,6 +33,7 @@ FORBIDDEN = {
         "colorization.repro",
         "colorization.cli",
         "colorization.app",
+        "colorization.export",
     ),
     "colorization.metrics": (
         "colorization.training",
@@ -40,6 +42,7 @@ FORBIDDEN = {
         "colorization.reporting",
         "colorization.repro",
         "colorization.cli",
+        "colorization.export",
     ),
     "colorization.data": (
         "colorization.training",
@@ -48,11 +51,41 @@ FORBIDDEN = {
         "colorization.repro",
         "colorization.cli",
         "colorization.app",
+        "colorization.export",
     ),
-    "colorization.training": ("colorization.evaluation", "colorization.repro", "colorization.cli", "colorization.app"),
+    "colorization.training": (
+        "colorization.evaluation",
+        "colorization.repro",
+        "colorization.cli",
+        "colorization.app",
+        "colorization.export",
+    ),
     "colorization.training.step": ("colorization.data",),  # Lab in the step comes from fast.lab_ops
-    "colorization.evaluation": ("colorization.training", "colorization.repro", "colorization.cli", "colorization.app"),
-    "colorization.reporting": ("colorization.training", "colorization.repro", "colorization.cli", "colorization.app"),
+    "colorization.evaluation": (
+        "colorization.training",
+        "colorization.repro",
+        "colorization.cli",
+        "colorization.app",
+        "colorization.export",
+    ),
+    "colorization.reporting": (
+        "colorization.training",
+        "colorization.repro",
+        "colorization.cli",
+        "colorization.app",
+        "colorization.export",
+    ),
+    # exported networks: built on the paper's path, io, data (calibration images) and weights; used by the CLI
+    "colorization.export": (
+        "colorization.training",
+        "colorization.evaluation",
+        "colorization.reporting",
+        "colorization.repro",
+        "colorization.cli",
+        "colorization.app",
+    ),
+    # runs exported files without TensorFlow (tests/test_export.py checks sys.modules too)
+    "colorization.export.runtime": ("colorization.model", "colorization.data", "keras", "tensorflow", "tf2onnx"),
 }
 
 

@@ -56,6 +56,7 @@ def _required(command: str) -> list[str]:
         "prepare": ["sample", "--out", "x"],
         "colorize": ["a.jpg", "-o", "x"],
         "evaluate": ["--data", "sample", "-o", "x"],
+        "export": ["paper", "-o", "x.onnx"],
     }.get(command, [])
 
 

@@ -41,7 +41,7 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     parser.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the PNG results")
-    parser.add_argument("--weights", metavar="FILE", help=".keras model (default: the shipped reference model)")
+    parser.add_argument("--weights", metavar="FILE", help=".keras or .onnx model (default: the shipped one)")
     parser.add_argument(
         "--mode",
         choices=("full", "paper"),
