@@ -111,13 +111,20 @@ def test_config_head_choice_and_digest():
 PUBLISHED_RUNS = Path(__file__).resolve().parents[1] / "results" / "caltech101"
 
 
-@pytest.mark.parametrize("run", ["train", "train_classification"])
-def test_rebalance_lambda_keeps_the_digests_of_earlier_runs(run):
-    """Runs recorded before the field existed (lambda 0.5, the default) keep their config digest."""
-    record = json.loads((PUBLISHED_RUNS / run / "run.json").read_text())
+def test_rebalance_lambda_keeps_the_digests_of_earlier_runs():
+    """The reference run was recorded before the field existed (lambda 0.5, the default): same digest."""
+    record = json.loads((PUBLISHED_RUNS / "train" / "run.json").read_text())
+    assert "rebalance_lambda" not in record["config"]
     config = TrainConfig(**record["config"])
-    assert config.rebalance_lambda == 0.5 and config.digest() == record["config_digest"]
-    assert config.replace(rebalance_lambda=1.0).digest() != record["config_digest"]
+    assert config.digest() == record["config_digest"]
+    assert config.replace(rebalance_lambda=0.75).digest() != record["config_digest"]
+
+
+def test_the_published_classification_run_records_its_lambda():
+    record = json.loads((PUBLISHED_RUNS / "train_classification" / "run.json").read_text())
+    config = TrainConfig(**record["config"])
+    assert config.rebalance_lambda == record["rebalancing"]["lambda"] == 0.75
+    assert config.digest() == record["config_digest"]
 
 
 def test_rebalance_lambda_is_checked():
