@@ -7,6 +7,8 @@ import json
 import math
 import shutil
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from colorization.repro import pipeline
@@ -85,6 +87,10 @@ def test_expected_files(tiny_results):
         "figures/claim_2__colder_hues.png",
         "figures/claim_fragments.png",
         "figures/ablation_brown_cases.png",
+        "vividness/sweep.csv",
+        "vividness/chosen.json",
+        "vividness/chosen.md",
+        "figures/vividness.png",
     ]:
         assert (folder / relative).is_file(), relative
 
@@ -92,7 +98,8 @@ def test_expected_files(tiny_results):
 def test_reported_metrics_are_finite(tiny_results):
     folder, *_ = tiny_results
     summary = json.loads((folder / "evaluate" / "summary.json").read_text())
-    assert set(summary["methods"]) == {"model", "gray", "mean_ab", "classification"}  # profiles/tiny.yaml: ablation
+    # profiles/tiny.yaml: the ablation; the shipped paper model's default vividness is not 1: model_vivid
+    assert set(summary["methods"]) == {"model", "model_vivid", "gray", "mean_ab", "classification"}
     for method, stats in summary["methods"].items():
         assert stats["images"] == 9
         assert len(stats["metrics"]) == 13
@@ -103,6 +110,10 @@ def test_reported_metrics_are_finite(tiny_results):
             assert isinstance(values["mean"], float) and math.isfinite(values["mean"]), (method, metric)
     provenance = json.loads((folder / "analysis" / "provenance.json").read_text())
     assert provenance["profile"] == "tiny" and len(provenance["weights"]["sha256"]) == 64
+    sweep = pd.read_csv(folder / "vividness" / "sweep.csv")
+    assert set(sweep["method"]) == {"paper", "classification"} and (sweep["images"] == 9).all()
+    assert np.isfinite(sweep[["auc", "delta_cf", "auc_sem"]].to_numpy()).all()
+    assert sweep.groupby("method")["chosen"].sum().to_dict() == {"paper": 1, "classification": 1}
 
 
 def test_a_failing_notebook_is_named_with_its_cell(tmp_path):
