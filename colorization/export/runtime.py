@@ -21,7 +21,7 @@ import numpy as np
 
 from colorization.export import METADATA_PREFIX
 from colorization.io.preprocess import PAPER_SIZE
-from colorization.weights import MAX_UNPACKED_BYTES, WeightsError, plain_line, registry
+from colorization.weights import MAX_UNPACKED_BYTES, WeightsError, plain_line, registered_vividness
 
 FLOAT_TENSOR = "tensor(float)"
 
@@ -49,7 +49,8 @@ class OnnxModel:
         self.input_name, self.input_shape = check_input(self.session, self.path)
         self.output_name, self.output_shape = check_output(self.session, self.path)
         self.provenance = read_provenance(self.session)
-        vividness = registered_vividness_of(self.provenance.get("source_sha256", ""))
+        source = self.provenance.get("source_sha256", "")
+        vividness = registered_vividness(digest=source) if source else None
         if vividness is not None:
             self.default_vividness = vividness
 
@@ -172,11 +173,3 @@ def read_provenance(session) -> dict[str, str]:
     """The ``colorization.*`` entries of the model's metadata, without the prefix."""
     metadata = session.get_modelmeta().custom_metadata_map
     return {key[len(METADATA_PREFIX) :]: value for key, value in metadata.items() if key.startswith(METADATA_PREFIX)}
-
-
-def registered_vividness_of(source_sha256: str) -> float | None:
-    """The registered default vividness of the model whose weights have this sha256, or None."""
-    if not source_sha256:
-        return None
-    entry = next((entry for entry in registry().values() if entry.get("sha256") == source_sha256), {})
-    return float(entry["vividness"]["default"]) if "vividness" in entry else None

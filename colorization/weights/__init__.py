@@ -120,25 +120,27 @@ def load_weights(weights: str | Path | None = None, name: str = DEFAULT_MODEL):
             "training run leaves them; use an earlier checkpoint or train again"
         )
     model = as_float32(model)
-    registered = registered_vividness(path)
+    shipped = registry()[name]["sha256"] if weights is None else None  # verified by reference_weights
+    registered = registered_vividness(path, digest=shipped)
     if registered is not None:  # read by colorization.vividness.default_of
         model.default_vividness = registered
     return model
 
 
-def registered_name(path: str | Path) -> str | None:
-    """The registry name of the weights in ``path``, matched by sha256 (a copy of a shipped
-    file counts too), or None."""
-    digest = sha256_file(path)
+def registered_name(path: str | Path | None = None, *, digest: str | None = None) -> str | None:
+    """The registry name of the weights in ``path`` (or with sha256 ``digest``), matched by
+    sha256 (a copy of a shipped file counts too), or None."""
+    digest = digest if digest is not None else sha256_file(path)
     return next((name for name, entry in registry().items() if entry.get("sha256") == digest), None)
 
 
-def registered_vividness(path: str | Path) -> float | None:
-    """The registered default vividness of the weights in ``path`` (:func:`registered_name`), or None."""
+def registered_vividness(path: str | Path | None = None, *, digest: str | None = None) -> float | None:
+    """The registered default vividness of the weights in ``path`` (or with sha256 ``digest``:
+    :func:`registered_name`), or None."""
     entries = registry()
     if not any("vividness" in entry for entry in entries.values()):
         return None
-    entry = entries.get(registered_name(path) or "", {})
+    entry = entries.get(registered_name(path, digest=digest) or "", {})
     return float(entry["vividness"]["default"]) if "vividness" in entry else None
 
 
