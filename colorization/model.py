@@ -38,6 +38,13 @@ size is the same (3,967,045 parameters: 75,429 in the head instead of 578).
 :func:`colorization.colorize.predict_ab` decodes the probabilities with the annealed
 mean, so every user of the models handles both.
 
+Hints (not the paper): ``hints=True`` gives the first layer three more input channels,
+(hint a / 128, hint b / 128, mask), as Zhang et al.'s user-guided network (SIGGRAPH 2017);
+every other layer is the paper's (3,893,922 parameters: 1,728 more in ``conv1``). Its input is
+``L_hints``; :func:`takes_hints` tells a loaded model, :mod:`colorization.training.hints`
+simulates the users it is trained with, and with all-zero hint channels it colorizes
+automatically.
+
 Not stated by the paper, our documented choice: the upsampling interpolation
 (``UPSAMPLING = "nearest"``, Keras' default, a parameter of :func:`build_paper_model`).
 """
@@ -72,6 +79,7 @@ PAPER_PARAMETER_COUNT = 3_892_194
 UPSAMPLING = "nearest"  # our choice; the paper does not name the interpolation
 HEADS = ("regression", "classification")
 HEAD_LAYER = {"regression": "conv12_ab", "classification": "conv12_bins"}
+HINT_INPUT_CHANNELS = 4  # scaled L, hint a / 128, hint b / 128, mask (hints=True)
 
 
 def build_paper_model(
@@ -80,6 +88,7 @@ def build_paper_model(
     dtype_policy: str | None = None,
     head: str = "regression",
     bins: int | None = None,
+    hints: bool = False,
 ) -> keras.Model:
     """Build the paper's colorization network.
 
@@ -100,15 +109,19 @@ def build_paper_model(
     bins : int, optional
         Number of bins of the classification head (default
         :data:`colorization.ablation.quantize.NUM_BINS`, 261).
+    hints : bool
+        Three more input channels after L: hint a / 128, hint b / 128 and their mask
+        (the user-guided network; not the paper).
 
     Returns
     -------
     keras.Model
-        Maps L scaled to [-1, 1], shape (batch, H, W, 1), to ab / 128, shape
-        (batch, H, W, 2), or to bin probabilities (batch, H, W, bins).
+        Maps L scaled to [-1, 1], shape (batch, H, W, 1) (with ``hints``: (batch, H, W, 4)),
+        to ab / 128, shape (batch, H, W, 2), or to bin probabilities (batch, H, W, bins).
     """
     bins = _check_options(upsampling, head, bins)
-    inputs = keras.Input(shape=(input_size, input_size, 1), name="L")
+    channels, name = (HINT_INPUT_CHANNELS, "L_hints") if hints else (1, "L")
+    inputs = keras.Input(shape=(input_size, input_size, channels), name=name)
     x = inputs
     in_float32 = False  # conv12_ab (tanh) and the upsampling after it stay float32
     for name, filters, stride in PAPER_LAYERS:
@@ -152,11 +165,16 @@ def head_of(model: keras.Model) -> str:
     return "classification" if HEAD_LAYER["classification"] in names else "regression"
 
 
+def takes_hints(model) -> bool:
+    """True for the hint network (an input of :data:`HINT_INPUT_CHANNELS` channels)."""
+    return tuple(model.input_shape)[-1] == HINT_INPUT_CHANNELS
+
+
 def model_options(model: keras.Model) -> dict:
     """The :func:`build_paper_model` arguments that rebuild ``model``'s architecture
-    (input size, upsampling, head, bins), read from its layers."""
+    (input size, upsampling, head, bins, hints), read from its layers."""
     head = head_of(model)
-    options = {"input_size": model.input_shape[1], "head": head}
+    options = {"input_size": model.input_shape[1], "head": head, "hints": takes_hints(model)}
     names = {layer.name: layer for layer in model.layers}
     if "up3" in names:
         options["upsampling"] = names["up3"].interpolation

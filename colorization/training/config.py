@@ -37,6 +37,9 @@ loss                         "mse"               *paper*: mean squared error on 
                                                  (weights from the training images, run.json)
 rebalance_lambda             0.5                 classification head: Zhang et al.'s lambda;
                                                  1 = no rebalancing (every bin weighs 1)
+hints                        False               train the hint network (not the paper): three
+                                                 more input channels (hint ab, mask) filled
+                                                 with simulated points (colorization.training.hints)
 optimizer                    "adam"              *ours*; also ``sgd`` (momentum 0.9), ``adamw``
 learning_rate                5e-4                *ours*: the calibration run (docs/measurements.md)
 batch_size                   64                  *ours* (calibration run); global, all devices
@@ -151,6 +154,7 @@ class TrainConfig:
     # optimization
     loss: str = "mse"
     rebalance_lambda: float = 0.5
+    hints: bool = False
     optimizer: str = "adam"
     learning_rate: float = 5e-4
     batch_size: int = 64
@@ -223,6 +227,8 @@ class TrainConfig:
             del core["head"]
         if core.get("rebalance_lambda") == 0.5:  # likewise for runs from before this field
             del core["rebalance_lambda"]
+        if core.get("hints") is False:  # and this one
+            del core["hints"]
         return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()[:16]
 
     def replace(self, **changes) -> TrainConfig:

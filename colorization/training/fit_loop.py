@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import sys
 import time
+from functools import partial
 
 import keras
 import numpy as np
 
 from colorization.data.batches import gather, plan_epoch
+from colorization.training import hints
 from colorization.training.epoch_end import end_epoch
 from colorization.training.step import FitModel, make_loss
 
@@ -26,12 +28,15 @@ class TrainBatches(keras.utils.PyDataset):
     The order comes from :func:`plan_epoch`; :meth:`set_epoch` selects the epoch. Flags
     are uint8 because ``MirroredStrategy`` cannot gather bool tensors. Within a batch the
     images are read in index order (memory-map friendly), their flags kept aligned.
+    ``plan_points(steps, epoch)``: the hint network's simulated points of an epoch
+    (:func:`colorization.training.hints.epoch_plan`), added as ``"hints"``; None for the others.
     """
 
-    def __init__(self, images: np.ndarray, batch_size: int, seed: int, flip: bool):
+    def __init__(self, images: np.ndarray, batch_size: int, seed: int, flip: bool, plan_points=None):
         super().__init__()
         self.images, self.batch_size, self.seed, self.flip = images, batch_size, seed, flip
-        self.epoch, self._plan = 0, None
+        self.plan_points = plan_points
+        self.epoch, self._plan, self._points = 0, None, None
 
     def __len__(self) -> int:
         return len(self.images) // self.batch_size
@@ -42,24 +47,33 @@ class TrainBatches(keras.utils.PyDataset):
     def __getitem__(self, i: int) -> dict:
         if self._plan is None:
             self._plan = plan_epoch(len(self.images), self.batch_size, self.seed, self.epoch, self.flip)
+            self._points = self.plan_points(len(self), self.epoch) if self.plan_points else None
         order, flips = self._plan
         ascending = np.argsort(order[i])
-        return {"rgb": gather(self.images, order[i][ascending]), "flip": flips[i][ascending].astype(np.uint8)}
+        batch = {"rgb": gather(self.images, order[i][ascending]), "flip": flips[i][ascending].astype(np.uint8)}
+        if self._points is not None:
+            batch["hints"] = self._points[i][ascending]
+        return batch
 
 
 class ValidationBatches(keras.utils.PyDataset):
-    """The validation set in order, unflipped; the last batch may be smaller."""
+    """The validation set in order, unflipped; the last batch may be smaller. ``points``: the
+    hint network's fixed simulated points of each image (:func:`colorization.training.hints.validation_plan`)."""
 
-    def __init__(self, images: np.ndarray, batch_size: int):
+    def __init__(self, images: np.ndarray, batch_size: int, points: np.ndarray | None = None):
         super().__init__()
-        self.images, self.batch_size = images, batch_size
+        self.images, self.batch_size, self.points = images, batch_size, points
 
     def __len__(self) -> int:
         return -(-len(self.images) // self.batch_size)
 
     def __getitem__(self, i: int) -> dict:
-        rgb = np.asarray(self.images[i * self.batch_size : (i + 1) * self.batch_size])
-        return {"rgb": rgb, "flip": np.zeros(len(rgb), np.uint8)}
+        rows = slice(i * self.batch_size, (i + 1) * self.batch_size)
+        rgb = np.asarray(self.images[rows])
+        batch = {"rgb": rgb, "flip": np.zeros(len(rgb), np.uint8)}
+        if self.points is not None:
+            batch["hints"] = self.points[rows]
+        return batch
 
 
 class EpochClock(keras.callbacks.Callback):
@@ -130,8 +144,9 @@ def run_fit(config, network: keras.Model, data, state, book, record, class_weigh
     class_weights : list of float, optional
         The classification head's rebalancing weights.
     """
-    train_batches = TrainBatches(data.train, config.batch_size, config.seed, config.flip)
-    val_batches = ValidationBatches(data.val, config.batch_size)
+    plan_points = partial(hints.epoch_plan, config) if config.hints else None
+    train_batches = TrainBatches(data.train, config.batch_size, config.seed, config.flip, plan_points)
+    val_batches = ValidationBatches(data.val, config.batch_size, hints.validation_plan(config, len(data.val)))
     model = FitModel(network)
     model.compile(
         optimizer=network.optimizer,

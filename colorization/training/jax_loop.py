@@ -32,6 +32,7 @@ from functools import partial
 import numpy as np
 
 from colorization.data.batches import gather, plan_epoch
+from colorization.training import hints
 from colorization.training.epoch_end import end_epoch
 from colorization.training.step import jax_step_functions, make_loss
 
@@ -41,12 +42,14 @@ GATHER_THREADS = 8
 
 @dataclass
 class Chunk:
-    """K consecutive training steps of one epoch: indices and flip flags (K, B)."""
+    """K consecutive training steps of one epoch: indices and flip flags (K, B), and the
+    hint network's simulated points (K, B, P, 3) (None for the other networks)."""
 
     epoch: int  # 0-based
     last: bool  # the epoch's last chunk
     index: np.ndarray
     flips: np.ndarray
+    points: np.ndarray | None = None
 
 
 def epoch_chunks(config, n: int, first_epoch: int, chunk: int) -> Iterator[Chunk]:
@@ -55,8 +58,10 @@ def epoch_chunks(config, n: int, first_epoch: int, chunk: int) -> Iterator[Chunk
     steps = n // config.batch_size
     for epoch in range(first_epoch, config.epochs):
         order, flips = plan_epoch(n, config.batch_size, config.seed, epoch, config.flip)
+        points = hints.epoch_plan(config, steps, epoch)
         for c0 in range(0, steps, chunk):
-            yield Chunk(epoch, c0 + chunk >= steps, order[c0 : c0 + chunk], flips[c0 : c0 + chunk])
+            part = slice(c0, c0 + chunk)
+            yield Chunk(epoch, c0 + chunk >= steps, order[part], flips[part], None if points is None else points[part])
 
 
 def prefetched(pool: Executor, prepare, items: Iterator) -> Iterator[tuple]:
@@ -111,13 +116,15 @@ class Feed:
 
     def chunk_inputs(self, images: np.ndarray, chunk: Chunk) -> tuple:
         """Device arguments for one training chunk (see :meth:`inputs`)."""
-        return self.inputs(images, chunk.index, chunk.flips)
+        return self.inputs(images, chunk.index, chunk.flips, chunk.points)
 
-    def inputs(self, images: np.ndarray, index: np.ndarray, per_image: np.ndarray) -> tuple:
+    def inputs(self, images: np.ndarray, index: np.ndarray, per_image: np.ndarray, points=None) -> tuple:
         """Device arguments for one chunk: the indices (``device``) or the gathered uint8
-        batches (``host``), and ``per_image`` (flip flags or validation weights)."""
+        batches (``host``), ``per_image`` (flip flags or validation weights) and the hint
+        network's ``points`` (None for the others)."""
         x = index if self.placement == "device" else gather(images, index, self.pool)
-        return self.put(x, self.by_batch), self.put(per_image, self.by_batch)
+        points = None if points is None else self.put(points, self.by_batch)
+        return self.put(x, self.by_batch), self.put(per_image, self.by_batch), points
 
 
 @dataclass
@@ -129,24 +136,28 @@ class ValidationPlan:
     weight: np.ndarray
     per_call: int
     images: int
+    points: np.ndarray | None = None  # the hint network's fixed points, (M, B, P, 3)
 
     @classmethod
-    def make(cls, n: int, batch_size: int, chunk: int) -> ValidationPlan:
+    def make(cls, n: int, batch_size: int, chunk: int, points: np.ndarray | None = None) -> ValidationPlan:
         batches = -(-n // batch_size)
         per_call = min(chunk, batches)
         padded = -(-batches // per_call) * per_call * batch_size
         index = np.zeros(padded, np.int32)
         index[:n] = np.arange(n)
         weight = (np.arange(padded) < n).astype(np.float32)
-        return cls(index.reshape(-1, batch_size), weight.reshape(-1, batch_size), per_call, n)
+        index, weight = index.reshape(-1, batch_size), weight.reshape(-1, batch_size)
+        return cls(index, weight, per_call, n, None if points is None else points[index])
 
 
 def validation_loss(eval_chunk, train_state, feed: Feed, plan: ValidationPlan, images, device_images) -> float:
     """Mean per-image validation loss of the weights in ``train_state``."""
     total = 0.0
     for c0 in range(0, len(plan.index), plan.per_call):
-        xs, ws = feed.inputs(images, plan.index[c0 : c0 + plan.per_call], plan.weight[c0 : c0 + plan.per_call])
-        total += float(eval_chunk(train_state[0], train_state[1], device_images, xs, ws))
+        part = slice(c0, c0 + plan.per_call)
+        points = None if plan.points is None else plan.points[part]
+        xs, ws, ps = feed.inputs(images, plan.index[part], plan.weight[part], points)
+        total += float(eval_chunk(train_state[0], train_state[1], device_images, xs, ws, ps))
     return total / plan.images
 
 
@@ -196,7 +207,9 @@ def run_jax_scan(config, network, data, state, book, record, mesh=None, class_we
     train_chunk, eval_chunk = jax_step_functions(
         network, network.optimizer, make_loss(config, class_weights), config.data_placement, mesh, unroll
     )
-    validation = ValidationPlan.make(len(data.val), config.batch_size, chunk)
+    validation = ValidationPlan.make(
+        len(data.val), config.batch_size, chunk, hints.validation_plan(config, len(data.val))
+    )
     images = (len(data.train) // config.batch_size) * config.batch_size
     with (
         ThreadPoolExecutor(1, thread_name_prefix="feeder") as feeder,
@@ -208,8 +221,8 @@ def run_jax_scan(config, network, data, state, book, record, mesh=None, class_we
         mark = time.perf_counter()  # the cycle clock: compile, train, validation, waiting for files
         plan = epoch_chunks(config, len(data.train), state.epoch, chunk)
         losses, start = [], time.perf_counter()
-        for item, (xs, fs) in prefetched(feeder, partial(feed.chunk_inputs, data.train), plan):
-            train_state, chunk_losses = train_chunk(train_state, train_images, xs, fs)
+        for item, (xs, fs, ps) in prefetched(feeder, partial(feed.chunk_inputs, data.train), plan):
+            train_state, chunk_losses = train_chunk(train_state, train_images, xs, fs, ps)
             losses.append(chunk_losses)
             if not item.last:
                 continue

@@ -18,12 +18,21 @@ from colorization.ablation.loss import RebalancedCrossEntropy
 from colorization.fast.lab_ops import lab_batch
 from colorization.model import build_paper_model
 from colorization.training.config import TrainConfig
+from colorization.training.hints import with_hints
 
 
 def build_network(config: TrainConfig) -> keras.Model:
     """The paper's network with the configuration's size, upsampling, precision and head."""
     policy = None if config.precision == "float32" else config.precision
-    return build_paper_model(config.input_size, upsampling=config.upsampling, dtype_policy=policy, head=config.head)
+    return build_paper_model(
+        config.input_size, upsampling=config.upsampling, dtype_policy=policy, head=config.head, hints=config.hints
+    )
+
+
+def network_input(lightness, ab, plan=None):
+    """What the network is fed: scaled L, or (``plan`` of simulated points, the hint network)
+    scaled L with the hint channels painted from the true ``ab`` (:mod:`colorization.training.hints`)."""
+    return lightness if plan is None else with_hints(lightness, ab, plan)
 
 
 def make_loss(config: TrainConfig, class_weights=None) -> keras.losses.Loss:
@@ -55,8 +64,9 @@ def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
 
 
 class FitModel(keras.Model):
-    """Wraps the network for ``fit``: takes ``{"rgb": uint8, "flip": bool}`` batches, does the
-    Lab conversion and flips inside the step, and returns prediction and target side by
+    """Wraps the network for ``fit``: takes ``{"rgb": uint8, "flip": bool}`` batches (and
+    ``"hints"``, the points' plan, for the hint network), does the Lab conversion, flips and
+    hint channels inside the step, and returns prediction and target side by
     side (B, H, W, 4) (or (B, H, W, Q + 2) with the classification head) so that the
     compiled loss compares them. Never saved: the network inside it (with its
     optimizer) is what checkpoints hold.
@@ -68,7 +78,8 @@ class FitModel(keras.Model):
 
     def call(self, inputs, training=False):
         lightness, ab = lab_batch(inputs["rgb"], inputs["flip"])
-        pred = ops.cast(self.network(lightness, training=training), "float32")
+        features = network_input(lightness, ab, inputs.get("hints"))
+        pred = ops.cast(self.network(features, training=training), "float32")
         return ops.concatenate([pred, ab], axis=-1)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -85,13 +96,14 @@ def jax_step_functions(
 
     Returns ``(train_chunk, eval_chunk)``:
 
-    ``train_chunk(state, images, xs, flips) -> (state, losses)`` runs ``len(xs)`` steps in
+    ``train_chunk(state, images, xs, flips, plans=None) -> (state, losses)`` runs ``len(xs)`` steps in
     one ``lax.scan``; ``state = (trainable, non_trainable, optimizer_variables)`` (lists of
     arrays, donated). With ``placement == "device"`` ``images`` is the whole uint8 set on
     the device and ``xs`` (K, B) indices; with ``"host"`` ``images`` is None and ``xs``
-    the uint8 batches (K, B, H, W, 3). ``flips``: bool (K, B).
+    the uint8 batches (K, B, H, W, 3). ``flips``: bool (K, B). ``plans``: the hint network's
+    simulated points (K, B, P, 3) (:mod:`colorization.training.hints`), None for the others.
 
-    ``eval_chunk(trainable, non_trainable, images, xs, weights) -> sum of weighted
+    ``eval_chunk(trainable, non_trainable, images, xs, weights, plans=None) -> sum of weighted
     per-image losses`` over (M, B) batches (weight 0 for padding).
 
     ``mesh``: a ``jax.sharding.Mesh`` with a ``"batch"`` axis for data parallelism:
@@ -131,22 +143,23 @@ def _train_chunk(network: keras.Model, optimizer, loss: keras.losses.Loss, fetch
     """The (unjitted) ``train_chunk`` of :func:`jax_step_functions`."""
     import jax
 
-    def forward_loss(trainable, non_trainable, rgb, flip):
+    def forward_loss(trainable, non_trainable, rgb, flip, plan):
         lightness, ab = lab_batch(rgb, flip)
-        pred, non_trainable = network.stateless_call(trainable, non_trainable, lightness, training=True)
+        features = network_input(lightness, ab, plan)
+        pred, non_trainable = network.stateless_call(trainable, non_trainable, features, training=True)
         return loss(ab, ops.cast(pred, "float32")), non_trainable
 
     grad_fn = jax.value_and_grad(forward_loss, has_aux=True)
 
-    def train_chunk(state, images, xs, flips):
+    def train_chunk(state, images, xs, flips, plans=None):
         def body(state, item):
             trainable, non_trainable, opt_vars = state
-            x, flip = item
-            (value, non_trainable), grads = grad_fn(trainable, non_trainable, fetch(images, x), flip)
+            x, flip, plan = item
+            (value, non_trainable), grads = grad_fn(trainable, non_trainable, fetch(images, x), flip, plan)
             trainable, opt_vars = optimizer.stateless_apply(opt_vars, grads, trainable)
             return (trainable, non_trainable, opt_vars), value
 
-        return jax.lax.scan(body, state, (xs, flips), unroll=unroll)
+        return jax.lax.scan(body, state, (xs, flips, plans), unroll=unroll)
 
     return train_chunk
 
@@ -156,14 +169,15 @@ def _eval_chunk(network: keras.Model, loss: keras.losses.Loss, fetch, unroll: in
     import jax
     import jax.numpy as jnp
 
-    def eval_chunk(trainable, non_trainable, images, xs, weights):
+    def eval_chunk(trainable, non_trainable, images, xs, weights, plans=None):
         def body(total, item):
-            x, w = item
+            x, w, plan = item
             lightness, ab = lab_batch(fetch(images, x))
-            pred, _ = network.stateless_call(trainable, non_trainable, lightness, training=False)
+            features = network_input(lightness, ab, plan)
+            pred, _ = network.stateless_call(trainable, non_trainable, features, training=False)
             return total + jnp.sum(per_image_loss(ab, pred, loss) * w), None
 
-        total, _ = jax.lax.scan(body, jnp.zeros((), "float32"), (xs, weights), unroll=unroll)
+        total, _ = jax.lax.scan(body, jnp.zeros((), "float32"), (xs, weights, plans), unroll=unroll)
         return total
 
     return eval_chunk

@@ -210,7 +210,7 @@ def check_contract(model, path: str | Path = "model") -> None:
 
     Every front end feeds the network ``PAPER_SIZE`` x ``PAPER_SIZE`` scaled L
     (one input of shape (batch, 256, 256, 1); a fully convolutional model, None x None,
-    also fits) and reads one output of the same height and width with 2 channels (ab / 128)
+    also fits; the hint network takes 4 channels, :func:`colorization.model.takes_hints`) and reads one output of the same height and width with 2 channels (ab / 128)
     or one channel per quantized ab bin (the classification head).
     """
     from colorization.ablation.quantize import NUM_BINS
@@ -222,15 +222,15 @@ def check_contract(model, path: str | Path = "model") -> None:
         )
     size = PAPER_SIZE
     shape = tuple(model.input_shape)
-    if len(shape) != 4 or shape[1] not in (size, None) or shape[2] not in (size, None) or shape[3] != 1:
+    if len(shape) != 4 or shape[1] not in (size, None) or shape[2] not in (size, None) or shape[3] not in (1, 4):
         raise WeightsError(
             f"{path}: input is {_dims(shape[1:])}, the network path needs {size}x{size}x1 "
-            "(or None x None x 1: any size)"
+            f"(or None x None x 1: any size; x4 for the hint network)"
         )
-    out = tuple(model.compute_output_shape((1, size, size, 1)))
+    out = tuple(model.compute_output_shape((1, size, size, shape[3])))
     if len(out) != 4 or out[1:3] != (size, size) or out[3] not in (2, NUM_BINS):
         raise WeightsError(
-            f"{path}: output is {_dims(out[1:])} for a {size}x{size}x1 input, the network path needs "
+            f"{path}: output is {_dims(out[1:])} for a {size}x{size}x{shape[3]} input, the network path needs "
             f"{size}x{size}x2 (ab) or {size}x{size}x{NUM_BINS} (ab bins)"
         )
 
