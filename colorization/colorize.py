@@ -31,7 +31,7 @@ import numpy as np
 from colorization import lab
 from colorization import vividness as vividness_module
 from colorization.fast import lab_lut
-from colorization.io.images import MAX_PIXELS, LoadedImage, load_image, to_uint8
+from colorization.io.images import MAX_PIXELS, LoadedImage, as_loaded, load_image, to_uint8
 from colorization.io.preprocess import PAPER_SIZE, paper_crop, resize
 
 MODES = ("full", "paper")
@@ -54,12 +54,23 @@ def network_view(rgb: np.ndarray, mode: str = "full", size: int = PAPER_SIZE) ->
     return resize(rgb8, (size, size), "bicubic")
 
 
-def network_input(rgb256: np.ndarray) -> np.ndarray:
-    """(N, S, S, 3) uint8 sRGB -> (N, S, S, 1) float32 network input (scaled L)."""
-    return lab.scale_l(lab_lut.lightness(rgb256))[..., None].astype(np.float32)
+def network_input(rgb256: np.ndarray, hints: np.ndarray | None = None, channels: int = 1) -> np.ndarray:
+    """(N, S, S, 3) uint8 sRGB -> (N, S, S, 1) float32 network input (scaled L).
+
+    ``channels`` 4 (the hint network): scaled L, hint a / 128, hint b / 128 and the mask,
+    from ``hints`` (N, S, S, 3) = (a, b, mask) in Lab units (:func:`colorization.hints.points.hint_planes`;
+    None: no hints, zeros).
+    """
+    lightness = lab.scale_l(lab_lut.lightness(rgb256))[..., None].astype(np.float32)
+    if channels == 1:
+        return lightness
+    planes = np.zeros(lightness.shape[:3] + (3,), np.float32) if hints is None else np.asarray(hints, np.float32)
+    return np.concatenate([lightness, lab.scale_ab(planes[..., :2]), planes[..., 2:]], axis=-1)
 
 
-def predict_ab(model, rgb256: np.ndarray, vividness: float | None = None) -> np.ndarray:
+def predict_ab(
+    model, rgb256: np.ndarray, vividness: float | None = None, hints: np.ndarray | None = None
+) -> np.ndarray:
     """Predict ab (Lab units) for a batch of network views.
 
     Parameters
@@ -73,6 +84,8 @@ def predict_ab(model, rgb256: np.ndarray, vividness: float | None = None) -> np.
         How colourful (:mod:`colorization.vividness`): a chroma gain for the regression
         head, ``1 / temperature`` for the classification head; default: the model's own
         (:func:`colorization.vividness.default_of`).
+    hints : ndarray (N, S, S, 3), optional
+        Colour points for the hint network (:func:`network_input`); refused by the others.
 
     Returns
     -------
@@ -88,7 +101,7 @@ def predict_ab(model, rgb256: np.ndarray, vividness: float | None = None) -> np.
         raise ValueError(f"expected a batch of shape (N, S, S, 3), got {rgb256.shape}")
     vividness = vividness_module.default_of(model) if vividness is None else vividness
     vividness = vividness_module.check_vividness(vividness)
-    parts = [decode(prediction, vividness) for prediction in raw_predictions(model, rgb256)]
+    parts = [decode(prediction, vividness) for prediction in raw_predictions(model, rgb256, hints)]
     return np.concatenate(parts) if parts else np.zeros(rgb256.shape[:3] + (2,), np.float32)
 
 
@@ -112,17 +125,22 @@ class RawPrediction:
     classification: bool
 
 
-def raw_predictions(model, rgb256: np.ndarray):
+def raw_predictions(model, rgb256: np.ndarray, hints: np.ndarray | None = None):
     """The network's outputs for a batch of views, in order: an iterator of :class:`RawPrediction`.
 
     The classification head's probabilities come :data:`CLASSIFICATION_BATCH` views at a time.
+    ``hints``: as :func:`predict_ab`.
     """
+    channels = tuple(model.input_shape)[-1]
+    if hints is not None and channels == 1:
+        raise ValueError("this network takes no colour hints: use the hint network (load_weights(name='hints'))")
     if model.output_shape[-1] == 2:
-        scaled = np.asarray(model.predict_on_batch(network_input(rgb256)), dtype=np.float32)
+        scaled = np.asarray(model.predict_on_batch(network_input(rgb256, hints, channels)), dtype=np.float32)
         yield RawPrediction(lab.unscale_ab(scaled), classification=False)
         return
     for start in range(0, len(rgb256), CLASSIFICATION_BATCH):
-        probs = model.predict_on_batch(network_input(rgb256[start : start + CLASSIFICATION_BATCH]))
+        part = slice(start, start + CLASSIFICATION_BATCH)
+        probs = model.predict_on_batch(network_input(rgb256[part], None if hints is None else hints[part], channels))
         yield RawPrediction(np.asarray(probs, dtype=np.float32), classification=True)
 
 
@@ -241,12 +259,19 @@ def pixel_batches(pixel_counts: list[int], max_images: int, max_pixels: int = MA
 
 
 def colorize(
-    model, image: LoadedImage | np.ndarray | str | Path, mode: str = "full", vividness: float | None = None
+    model,
+    image: LoadedImage | np.ndarray | str | Path,
+    mode: str = "full",
+    vividness: float | None = None,
+    hints=None,
+    method: str | None = None,
 ) -> Colorized:
     """Colorize one image: a file path, a :class:`LoadedImage`, or an RGB / grayscale array.
 
     ``vividness`` (:mod:`colorization.vividness`): 1 is the network's mean colour, more is
     more colourful; default: the model's own (for a shipped model, its registered default).
+    ``hints`` (colour points: a JSON file, or a list like it) and ``method`` (``"network"``:
+    the hint network; ``"levin"``: Levin et al., no model): :mod:`colorization.guided`.
 
     Examples
     --------
@@ -260,20 +285,13 @@ def colorize(
         image = load_image(image)
     elif not isinstance(image, LoadedImage):
         image = as_loaded(image)
-    return colorize_batch(model, [image], mode, vividness)[0]
+    if hints is None and method is None:
+        return colorize_batch(model, [image], mode, vividness)[0]
+    from colorization.guided import DEFAULT_METHOD, colorize_guided
 
-
-def as_loaded(array: np.ndarray) -> LoadedImage:
-    """Wrap an (H, W) gray or (H, W, 3|4) RGB(A) array as a :class:`LoadedImage`."""
-    array = np.asarray(array)
-    if array.dtype not in (np.uint8, np.uint16):
-        array = to_uint8(array)
-    if array.ndim == 2:
-        return LoadedImage(np.repeat(array[..., None], 3, axis=2), None, True, "array")
-    if array.ndim == 3 and array.shape[2] in (3, 4):
-        alpha = array[..., 3] if array.shape[2] == 4 else None
-        return LoadedImage(np.ascontiguousarray(array[..., :3]), alpha, False, "array")
-    raise ValueError(f"expected an image of shape (H, W), (H, W, 3) or (H, W, 4), got {array.shape}")
+    if mode != "full":
+        raise ValueError("colour hints need mode 'full' (hint positions are the whole image's pixels)")
+    return colorize_guided(model, image, hints, method or DEFAULT_METHOD, vividness)
 
 
 def _check_mode(mode: str) -> None:

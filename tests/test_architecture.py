@@ -44,6 +44,19 @@ FORBIDDEN = {
         "colorization.cli",
         "colorization.export",
     ),
+    # colour hints (data, Levin et al.): below the paper's path, which may import them; never Keras
+    "colorization.hints": (
+        "colorization.colorize",
+        "colorization.model",
+        "colorization.training",
+        "colorization.evaluation",
+        "colorization.data",
+        "colorization.reporting",
+        "colorization.repro",
+        "colorization.cli",
+        "colorization.app",
+        "colorization.export",
+    ),
     "colorization.data": (
         "colorization.training",
         "colorization.evaluation",

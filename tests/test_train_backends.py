@@ -2,7 +2,7 @@
 
 JAX (2 host devices through XLA_FLAGS): Keras ``fit`` and the lean ``jax_scan`` loop give
 the same losses from the same seed; a run started with one loop resumes with the other
-and matches an uninterrupted run; ``data_parallel`` (keras.distribution.DataParallel,
+and matches an uninterrupted run (the hint network's simulated points too); ``data_parallel`` (keras.distribution.DataParallel,
 and the jax_scan mesh) computes the same first epoch as one device.
 TensorFlow (2 logical CPUs): ``tf.distribute.MirroredStrategy`` trains the same way.
 """
@@ -46,6 +46,9 @@ JAX_SCRIPT = COMMON + textwrap.dedent("""
         ("host", False, dict(loop="jax_scan", data_placement="host", epochs=1)),
         ("fit_dp", False, dict(loop="fit", distribution="data_parallel", epochs=1)),
         ("scan_dp", False, dict(loop="jax_scan", distribution="data_parallel", epochs=1)),
+        ("hints_fit", False, dict(loop="fit", hints=True, epochs=1)),  # the hint network's simulated points
+        ("hints_scan", False, dict(loop="jax_scan", hints=True, epochs=1)),
+        ("hints_scan_dp", False, dict(loop="jax_scan", hints=True, distribution="data_parallel", epochs=1)),
     ]:
         start = time.perf_counter()
         report[name] = losses(name, resume=resume, **changes)
@@ -94,6 +97,10 @@ def test_jax_loops_agree_resume_across_loops_and_data_parallel(tmp_path):
     _close(report["host"], report["scan"][:1], 1e-4)  # host-fed chunks = device-resident data
     _close(report["fit_dp"], report["scan"][:1], 1e-3)  # batch split over 2 devices
     _close(report["scan_dp"], report["scan"][:1], 1e-3)
+    # the hint network: both loops paint the same points (planned on the host), on one or two devices
+    _close(report["hints_fit"], report["hints_scan"], 1e-4)
+    _close(report["hints_scan_dp"], report["hints_scan"], 1e-3)
+    assert report["hints_scan"] != report["scan"][:1]  # the points reach the network
 
 
 def test_tensorflow_mirrored_strategy_on_two_logical_cpus(tmp_path):

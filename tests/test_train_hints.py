@@ -95,3 +95,49 @@ def test_a_network_without_hint_channels_refuses_hints():
     views = np.zeros((1, 32, 32, 3), np.uint8)
     with pytest.raises(ValueError, match="takes no colour hints"):
         predict_ab(build_paper_model(32), views, hints=np.zeros((1, 32, 32, 3), np.float32))
+
+
+def test_init_weights_starts_a_hint_network_as_its_source(tmp_path):
+    from colorization.model import save_model
+    from colorization.training.config import ConfigError
+    from colorization.training.init_weights import describe_init, start_from
+
+    source = build_paper_model(None)  # any size: load_weights' contract admits it
+    source_path = save_model(source, tmp_path / "source.keras")
+    network = build_paper_model(32, hints=True)
+    start_from(network, str(source_path))
+    views = np.random.default_rng(1).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
+    np.testing.assert_allclose(predict_ab(network, views, 1.0), predict_ab(source, views, 1.0), atol=1e-4)
+    kernel = network.get_layer("conv1").kernel.numpy()
+    assert kernel.shape == (3, 3, 4, 64) and not kernel[:, :, 1:].any()  # zeros for the hint channels
+    assert describe_init(str(source_path))["sha256"] and describe_init("paper")["path"].endswith(".keras")
+    with pytest.raises(ConfigError, match="layer conv12_bins|another head"):
+        start_from(build_paper_model(32, head="classification"), str(source_path))
+    with pytest.raises(ConfigError, match="no such file"):
+        start_from(network, str(tmp_path / "missing.keras"))
+
+
+def test_a_run_with_init_weights_records_its_source(tmp_path):
+    from colorization.model import save_model
+    from colorization.training.trainer import train
+
+    source_path = save_model(build_paper_model(None), tmp_path / "source.keras")
+    config = TrainConfig(
+        synthetic_train=16,
+        synthetic_val=8,
+        input_size=32,
+        batch_size=8,
+        epochs=1,
+        hints=True,
+        verbose=0,
+        init_weights=str(source_path),
+        output_dir=str(tmp_path / "run"),
+        early_stopping_patience=None,
+    )
+    assert config.digest() != config.replace(init_weights=None).digest()
+    result = train(config)
+    assert result.record["init_weights"]["path"] == str(source_path)
+    missing = config.replace(init_weights=str(tmp_path / "none.keras"), output_dir=str(tmp_path / "run2"))
+    with pytest.raises(ValueError, match="init_weights"):
+        train(missing)
+    assert not (tmp_path / "run2").exists()  # refused before anything is written

@@ -1,7 +1,6 @@
-"""``colorization colorize INPUT... -o OUTDIR``: colorize files and folders (:data:`DESCRIPTION`).
-
-Every output is planned before anything is written (:func:`plan_jobs`). Progress and the
-final count are shown on a terminal only.
+"""``colorization colorize INPUT... -o OUTDIR``: colorize files and folders (:data:`DESCRIPTION`); with
+``--hints``, colour points (:mod:`colorization.cli.guided`). Every output is planned before anything is
+written (:func:`plan_jobs`). Progress and the final count are shown on a terminal only.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from colorization.cli.common import (
+    VIVIDNESS_HELP,
     CommandError,
     compiled_model,
     positive_int,
@@ -21,9 +21,9 @@ from colorization.cli.common import (
     show_progress,
     vividness_value,
 )
+from colorization.cli.guided import add_guided_options, colorize_guided_jobs, guided
 from colorization.io.files import SameFileIndex, same_file
 from colorization.io.images import IMAGE_SUFFIXES, MAX_PIXELS, ImageError, load_image, save_png
-from colorization.vividness import LIMITS
 
 DESCRIPTION = """Colorize images with the paper's network. Output: OUTDIR/<input stem>.png (images found in a
 folder keep their sub-folders under OUTDIR). The path of each file written is printed on stdout, one per line;
@@ -31,8 +31,6 @@ problems go to stderr, one line per input, and the rest is done. An output that 
 is refused, even with --overwrite. Exit status: 0 if every input was colorized or already done (its output exists,
 or it was given twice), 1 if any input failed, 2 if the command could not run at all (no weights, unusable output
 folder)."""
-VIVIDNESS_HELP = f"""how colourful, {LIMITS[0]:g} to {LIMITS[1]:g}: 1 is the network as trained (its mean colour), more
-is more colourful, less is paler (default: the model's own; each shipped model has a registered default)"""
 
 
 def add_parser(subparsers) -> None:
@@ -62,6 +60,7 @@ def add_parser(subparsers) -> None:
         metavar="N",
         help=f"refuse images with more pixels (decompression-bomb guard, default {MAX_PIXELS:,})",
     )
+    add_guided_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -209,7 +208,9 @@ def run(args) -> int:
     for kind, line in outcome.entries:
         if shown(kind, args.quiet):
             print(line, file=sys.stderr)
-    if jobs:
+    if jobs and guided(args):
+        colorize_guided_jobs(jobs, args, outcome)
+    elif jobs:
         _colorize_jobs(compiled_model(args.weights), jobs, args, outcome)
     if show_progress(args):  # the count ends the progress display
         print(summary(outcome, outdir), file=sys.stderr)

@@ -23,9 +23,13 @@ import sys
 import tempfile
 import warnings
 
+from colorization.vividness import LIMITS
+
 # The backends whose import is silenced, and whose Python loggers are raised to ERROR.
 BACKENDS = ("tensorflow", "jax")
 QUIET_LOGGERS = ("absl", *BACKENDS)
+VIVIDNESS_HELP = f"""how colourful, {LIMITS[0]:g} to {LIMITS[1]:g}: 1 is the network as trained (its mean colour), more
+is more colourful, less is paler (default: the model's own; each shipped model has a registered default)"""
 
 
 class CommandError(Exception):

@@ -273,3 +273,16 @@ def save_png(
     with atomic_path(path, overwrite=overwrite) as tmp:
         tmp.write_bytes(data)
     return Path(path)
+
+
+def as_loaded(array: np.ndarray) -> LoadedImage:
+    """Wrap an (H, W) gray or (H, W, 3|4) RGB(A) array as a :class:`LoadedImage`."""
+    array = np.asarray(array)
+    if array.dtype not in (np.uint8, np.uint16):
+        array = to_uint8(array)
+    if array.ndim == 2:
+        return LoadedImage(np.repeat(array[..., None], 3, axis=2), None, True, "array")
+    if array.ndim == 3 and array.shape[2] in (3, 4):
+        alpha = array[..., 3] if array.shape[2] == 4 else None
+        return LoadedImage(np.ascontiguousarray(array[..., :3]), alpha, False, "array")
+    raise ValueError(f"expected an image of shape (H, W), (H, W, 3) or (H, W, 4), got {array.shape}")

@@ -31,7 +31,11 @@ FIGURES = (
     ("train_loss.png", "Training and validation loss"),
     ("best_worst_auc.png", "Best and worst images by AuC"),
     ("vividness.png", "Vividness sweep on the validation split: closeness (AuC) and colourfulness against vividness"),
+    ("hint_curve.png", "Colour hints: PSNR and AuC against the number of hints, for each method"),
+    ("hint_examples.png", "One image with 0, 5 and 20 hints, by each method"),
 )
+# analyses beyond the paper: (folder under results/<profile>/, its notebook, what it measures)
+EXTRA_SECTIONS = (("hints", "07_hints", "Colour hints (semi-automatic colorization; beyond the paper)"),)
 
 
 # profile -> (data, what it needs); wall times and hardware come from results/<profile>/timings.json
@@ -165,6 +169,15 @@ def render_section(profile: str, results_root: Path = ROOT / "results") -> str:
             "",
             verdicts.read_text(encoding="utf-8").strip(),
         ]
+    for name, notebook, title in EXTRA_SECTIONS:
+        summary_md = folder / name / "summary.md"
+        if summary_md.is_file():
+            lines += [
+                "",
+                f"{title} (`notebooks/{notebook}.ipynb`):",
+                "",
+                summary_md.read_text(encoding="utf-8").strip(),
+            ]
     for name, caption in FIGURES:
         if (folder / "figures" / name).is_file():
             lines += ["", f"![{caption}](results/{profile}/figures/{name})"]

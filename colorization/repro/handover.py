@@ -212,3 +212,13 @@ def finished_run(run_dir) -> dict | None:
     state = folder.read_state()
     config = folder.read_config()
     return vars(state) if state.stopped_early or state.epoch >= config.epochs else None
+
+
+def hint_model(choice: str = "hints"):
+    """The hint network for notebook 07: a registry name (``"hints"``) or a ``.keras`` file
+    (relative to the project root); returns ``(model, path)``."""
+    from colorization.repro.paths import resolve
+    from colorization.weights import load_weights, reference_weights, registry
+
+    path = reference_weights(choice) if choice in registry() else Path(resolve(choice))
+    return load_weights(path), path

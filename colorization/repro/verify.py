@@ -51,6 +51,9 @@ TOLERANCE = {
     "sand_as_water": 1e-3,
     "auc_sem": 1e-4,
     "delta_cf_sem": 0.01,  # standard errors of the vividness sweep
+    "psnr_mean": 0.01,
+    "psnr_sem": 0.01,
+    "auc_mean": 1e-4,  # the colour-hint curve (dB, AuC)
     "value": 1e-4,
     "ci_low": 1e-4,
     "ci_high": 1e-4,  # claim statistics (AuC, shares, Lab units)
@@ -81,6 +84,7 @@ TABLES = {
     "analysis/verdicts.csv": ["claim"],
     "train/history.csv": ["epoch"],
     "vividness/sweep.csv": ["method", "vividness"],
+    "hints/summary.csv": ["method", "n"],
 }
 
 

@@ -40,6 +40,9 @@ rebalance_lambda             0.5                 classification head: Zhang et a
 hints                        False               train the hint network (not the paper): three
                                                  more input channels (hint ab, mask) filled
                                                  with simulated points (colorization.training.hints)
+init_weights                 None                start from these weights (fine-tuning): a
+                                                 .keras file or a shipped model's name
+                                                 (colorization.training.init_weights)
 optimizer                    "adam"              *ours*; also ``sgd`` (momentum 0.9), ``adamw``
 learning_rate                5e-4                *ours*: the calibration run (docs/measurements.md)
 batch_size                   64                  *ours* (calibration run); global, all devices
@@ -109,6 +112,8 @@ _AT_LEAST_ONE = ("synthetic_train", "synthetic_val", "input_size", "batch_size",
 _AT_LEAST_ONE_OR_NULL = ("max_train_images", "max_val_images", "steps_per_execution", "early_stopping_patience")
 MAX_SEED = 2**32 - 1  # numpy's legacy seeding (keras.utils.set_random_seed) takes 0 .. 2**32 - 1
 
+# Fields added after runs were published, at the value those runs had (left out of the digest then).
+DIGEST_DEFAULTS = {"head": "regression", "rebalance_lambda": 0.5, "hints": False, "init_weights": None}
 # Fields that may differ between a run and its --resume (they change how, not what, is trained).
 RESUMABLE_CHANGES = frozenset(
     {
@@ -155,6 +160,7 @@ class TrainConfig:
     loss: str = "mse"
     rebalance_lambda: float = 0.5
     hints: bool = False
+    init_weights: str | None = None
     optimizer: str = "adam"
     learning_rate: float = 5e-4
     batch_size: int = 64
@@ -223,12 +229,9 @@ class TrainConfig:
     def digest(self) -> str:
         """Short hash of the fields that define what is trained (not how)."""
         core = {k: v for k, v in self.to_dict().items() if k not in RESUMABLE_CHANGES | {"output_dir", "notes"}}
-        if core.get("head") == "regression":  # the paper's head: digests from before the field stay valid
-            del core["head"]
-        if core.get("rebalance_lambda") == 0.5:  # likewise for runs from before this field
-            del core["rebalance_lambda"]
-        if core.get("hints") is False:  # and this one
-            del core["hints"]
+        for name, default in DIGEST_DEFAULTS.items():  # at its default, a newer field keeps older runs' digests
+            if name in core and core[name] == default:
+                del core[name]
         return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()[:16]
 
     def replace(self, **changes) -> TrainConfig:

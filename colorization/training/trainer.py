@@ -103,6 +103,10 @@ def train(config: TrainConfig, resume: bool = False, data: TrainData | None = No
         record = begin_writing(folder, config, data, state)
         if rebalancing:
             record.add("rebalancing", rebalancing)
+        if config.init_weights:
+            from colorization.training.init_weights import describe_init
+
+            record.add("init_weights", describe_init(config.init_weights))
         model_path = _train_recorded(config, folder, state, data, record, network, mesh, class_weights)
     stop = " (early stopping)" if state.stopped_early else ""
     _log(
@@ -260,6 +264,10 @@ def _network(config: TrainConfig, folder: RunFolder, state: RunState, class_weig
             network.optimizer.build(network.trainable_variables)
         return network
     network = build_network(config)
+    if config.init_weights:
+        from colorization.training.init_weights import start_from
+
+        start_from(network, config.init_weights)
     optimizer = make_optimizer(config)
     network.compile(optimizer=optimizer, loss=make_loss(config, class_weights))
     optimizer.build(network.trainable_variables)
