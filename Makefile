@@ -5,9 +5,13 @@
 # The app in one command:
 #   make app [APP_PORT=8866]  serve notebooks/app.ipynb with Voila on 127.0.0.1 (from the repository root,
 #                             so that voila.json's 64 MiB websocket limit for uploads is read)
+# The zero-install page (docs/web.md):
+#   make web [WEB_PRECISION=fp32|int8]  build/web/: a static page that colorizes in the browser (ONNX Runtime Web);
+#                             serve it from any static host, e.g. python3 -m http.server -d build/web
 # Each of them installs only its own set of pyproject.toml's extras into .venv (one stamp per set):
 #   make install  the core: the `colorization` command line     make app      core + app
 #   make reproduce  core + notebooks                            make test     core + notebooks, app, jax, dev
+#   make web      core + export (no kernel)
 # For the inner loop:
 #   make test-fast     the suite without the slow, subprocess, JAX and browser tests (about a minute)
 #   make format        ruff format + the fixable lint rules, in place
@@ -20,6 +24,8 @@ BIN := $(VENV)/bin
 PROFILE ?= tiny
 APP_HOST := 127.0.0.1
 APP_PORT ?= 8866
+WEB_OUT ?= build/web
+WEB_PRECISION ?= fp32
 # the versions that made the published results; CONSTRAINTS= (empty) installs the newest releases
 CONSTRAINTS ?= constraints.txt
 FAST := not slow and not subprocess and not jax and not browser
@@ -28,13 +34,14 @@ FAST := not slow and not subprocess and not jax and not browser
 EXTRAS_core :=
 EXTRAS_notebooks := notebooks
 EXTRAS_app := app
-EXTRAS_test := notebooks,app,jax,dev,export
+EXTRAS_test := notebooks,app,jax,dev,export,video
 CORE := $(VENV)/.installed-core
 NOTEBOOKS := $(VENV)/.installed-notebooks
 APP := $(VENV)/.installed-app
 TEST := $(VENV)/.installed-test
+WEB := $(VENV)/.installed-web
 
-.PHONY: install reproduce app publish test test-fast lint format screenshot benchmark clean
+.PHONY: install reproduce app web publish test test-fast lint format screenshot benchmark clean
 
 # One stamp per set; a set with a Jupyter kernel also gets the `python3` kernelspec and the Jupyter
 # server's websocket limit (postBuild, the script Binder runs too) for uploads in JupyterLab.
@@ -55,6 +62,15 @@ reproduce: $(NOTEBOOKS)
 app: $(APP)
 	@echo "The app: http://$(APP_HOST):$(APP_PORT)/  (Ctrl-C stops it; APP_PORT=... picks another port)"
 	$(BIN)/voila notebooks/app.ipynb --no-browser --Voila.ip=$(APP_HOST) --port=$(APP_PORT) --Voila.port_retries=0
+
+# The page's set: the core (its stamp makes .venv) + the export extra; no Jupyter kernel, unlike the sets above.
+$(WEB): pyproject.toml Makefile $(CONSTRAINTS) | $(CORE)
+	$(BIN)/python -m pip install --quiet -e ".[export]" $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
+	touch $@
+
+# --overwrite replaces only an earlier build of the page (its manifest.json says so), never another folder
+web: $(WEB)
+	$(BIN)/python -m colorization.web.build $(WEB_OUT) --precision $(WEB_PRECISION) --overwrite
 
 publish: $(NOTEBOOKS)
 	$(BIN)/python -m colorization.repro.publish --profile $(PROFILE)

@@ -97,6 +97,17 @@ FORBIDDEN = {
         "colorization.cli",
         "colorization.app",
     ),
+    # the zero-install page's builder: exports a network and packs the page; no training, evaluation or pipeline
+    "colorization.web": ("colorization.training", "colorization.evaluation", "colorization.repro"),
+    # video: the network path, io, metrics and the stabilizers; nothing of training, evaluation or the front ends
+    "colorization.video": (
+        "colorization.training",
+        "colorization.evaluation",
+        "colorization.reporting",
+        "colorization.repro",
+        "colorization.cli",
+        "colorization.app",
+    ),
     # runs exported files without TensorFlow (tests/test_export.py checks sys.modules too)
     "colorization.export.runtime": ("colorization.model", "colorization.data", "keras", "tensorflow", "tf2onnx"),
 }
