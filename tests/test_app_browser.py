@@ -5,13 +5,16 @@ input's size and takes a screenshot: into the test's temporary folder, or where
 ``COLORIZATION_SCREENSHOT`` says (``make screenshot`` refreshes the README's
 ``results/app/screenshot.png`` that way; a plain test run never touches tracked files).
 Then types a higher value into the vividness slider and sees the colorization come back,
-by itself, more colourful.
+by itself, more colourful; then chooses Levin et al. (gray without points), clicks on the gray
+input and sees a colour point listed at the clicked pixel, drawn there, and the colorization come
+back in colour, the picked one at that pixel.
 Needs Debian's Chromium at /usr/bin/chromium (CI's ``.ci/run`` installs it); skipped
 only where it is absent.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import socket
@@ -54,6 +57,14 @@ COLOURFULNESS_JS = """img => {
         sum += Math.max(data[i], data[i + 1], data[i + 2]) - Math.min(data[i], data[i + 1], data[i + 2]);
     }
     return sum / (data.length / 4);
+}"""
+# [r, g, b] of an <img>'s pixel (x, y) in its own pixels
+PIXEL_JS = """(img, [x, y]) => {
+    const canvas = document.createElement("canvas");
+    [canvas.width, canvas.height] = [img.naturalWidth, img.naturalHeight];
+    const context = canvas.getContext("2d");
+    context.drawImage(img, 0, 0);
+    return [...context.getImageData(x, y, 1, 1).data.slice(0, 3)];
 }"""
 ALL_IMAGES_SHOWN_JS = (
     "() => [...document.querySelectorAll('.colorization-app img')].every(i => i.complete && i.naturalWidth > 0)"
@@ -168,6 +179,7 @@ def test_upload_colorize_and_screenshot(voila_url, tmp_path):
             page.screenshot(path=str(screenshot), full_page=True)
             assert screenshot.stat().st_size > 10_000  # a rendered page, not an empty image
             _more_vividness_is_more_colour(page, images.nth(1))
+            _a_click_puts_a_colour_point(page, images.nth(0), images.nth(1))
         finally:
             browser.close()
 
@@ -188,7 +200,7 @@ def _more_vividness_is_more_colour(page, colorization) -> None:
     expect(app.get_by_text(VIVIDNESS_HINT)).to_be_visible()
     expect(app.get_by_text("Vividness", exact=True)).to_be_visible()
     before = colorization.evaluate(COLOURFULNESS_JS)
-    readout = page.locator(".colorization-app .widget-slider .widget-readout")
+    readout = page.locator(".colorization-app .colorization-vividness .widget-readout")
     expect(readout).to_have_text(f"{default:.2f}")  # the paper's network: its default
     readout.click()
     page.keyboard.press("Control+A")
@@ -199,4 +211,45 @@ def _more_vividness_is_more_colour(page, colorization) -> None:
     page.wait_for_function(ALL_IMAGES_SHOWN_JS)
     after = colorization.evaluate(COLOURFULNESS_JS)
     assert after > 1.2 * before, (before, after)
+    assert page.locator(".colorization-error").count() == 0
+
+
+def _pixel_under(pointer, box, image_wh) -> tuple[int, int]:
+    """The image pixel (x, y) at the centre of the CSS pixel under ``pointer`` (integral client coordinates)
+    on an ``image_wh`` image shown in ``box``: ipyevents sends the pointer's offset from the box, rounded."""
+    pixel = []
+    for at, corner, shown, side in zip(
+        pointer, (box["x"], box["y"]), (box["width"], box["height"]), image_wh, strict=True
+    ):
+        offset = math.floor(at - corner + 0.5)
+        pixel.append(min(side - 1, math.floor((offset + 0.5) * side / shown)))
+    return pixel[0], pixel[1]
+
+
+def _a_click_puts_a_colour_point(page, gray_input, colorization) -> None:
+    """Levin et al. without points is gray; a click on the gray input puts a point at the clicked pixel
+    (listed, drawn there) in the colour picker's colour, and the photo comes back in colour, that colour there."""
+    from playwright.sync_api import expect
+
+    from colorization.app.hints import DEFAULT_COLOUR
+    from colorization.app.markers import picked_rgb
+
+    page.get_by_role("button", name="Levin et al.").click()
+    expect(page.get_by_text(re.compile(r"^result: 451x300 pixels .*Levin et al\., 0 points"))).to_be_visible()
+    page.wait_for_function(ALL_IMAGES_SHOWN_JS)
+    assert colorization.evaluate(COLOURFULNESS_JS) < 1 and gray_input.evaluate(COLOURFULNESS_JS) < 1
+    box = gray_input.bounding_box()  # the preview as the page shows it (CSS pixels; not always 451x300)
+    pointer = (math.floor(box["x"] + 0.3 * box["width"]), math.floor(box["y"] + 0.4 * box["height"]))
+    x, y = _pixel_under(pointer, box, (451, 300))
+    page.mouse.click(*pointer)
+    expect(page.get_by_text(re.compile(r"^result: 451x300 pixels .*Levin et al\., 1 point\)"))).to_be_visible()
+    expect(page.get_by_text("Done.")).to_be_visible()
+    page.wait_for_function(ALL_IMAGES_SHOWN_JS)
+    points = page.locator(".colorization-points li")
+    expect(points).to_have_count(1)
+    assert points.inner_text().split() == [f"({x},", f"{y})", DEFAULT_COLOUR]
+    assert gray_input.evaluate(PIXEL_JS, [x, y]) == picked_rgb(DEFAULT_COLOUR)  # the marker is drawn at that pixel
+    r, g, b = colorization.evaluate(PIXEL_JS, [x, y])
+    assert r > max(g, b) + 20, (r, g, b)  # the picked red, there
+    assert colorization.evaluate(COLOURFULNESS_JS) > 5
     assert page.locator(".colorization-error").count() == 0

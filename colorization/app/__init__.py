@@ -15,6 +15,13 @@ temporary file the app names, after the app's own limits (``MAX_UPLOAD_BYTES`` a
 package's ``MAX_PIXELS``). Every error is one plain line (:func:`page_message`), never
 a traceback or a server path. The last ``MODELS_KEPT`` models stay loaded.
 
+Beyond the paper, "Colour points" (``hints.py``, ``markers.py``) lets a user guide the colours:
+with the hint network or Levin et al. (:func:`colorization.guided.colorize_guided`), a click on
+the gray input (reported by ipyevents) puts a point at the clicked pixel of the image in the
+colour picker's colour, x and y sliders and "Add point" do the same from the keyboard, the
+points are drawn on the gray input and listed (Undo, Clear), and the photo is coloured again
+after each change. Without a browser: :meth:`ColorizerApp.add_point`.
+
 All the work is the library's: :func:`colorization.io.images.load_image` reads the file,
 :func:`colorization.colorize.colorize` colorizes it, :func:`colorization.colorize.neutral_gray`
 makes the gray input, :func:`colorization.metrics.image_metrics` scores a colour

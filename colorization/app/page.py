@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from colorization.app.hints import ColourPoints, takes_hints_choice
 from colorization.app.parts import (
     MAX_UPLOAD_BYTES,
     MODEL_INFO_CHARS,
@@ -33,8 +34,9 @@ NO_FOLDER_NOTICE = (
 )
 
 
-class ColorizerApp(BackgroundWork):
-    """The widget tree of the app and what its controls do (the work: :class:`~colorization.app.work.BackgroundWork`).
+class ColorizerApp(ColourPoints, BackgroundWork):
+    """The widget tree of the app and what its controls do (the work: :class:`~colorization.app.work.BackgroundWork`;
+    the colour points: :class:`~colorization.app.hints.ColourPoints`).
 
     Parameters
     ----------
@@ -76,6 +78,7 @@ class ColorizerApp(BackgroundWork):
         self.vividness = w.FloatSlider(
             value=AS_TRAINED, description="Vividness", readout_format=".2f", continuous_update=False, **VIVIDNESS_SLIDER
         )
+        self.vividness.add_class("colorization-vividness")
         self.vividness_hint = w.HTML(f"<small style='color:#555'>{html.escape(VIVIDNESS_HINT)}</small>")
         self.mode = w.ToggleButtons(
             options=MODE_OPTIONS, value="full", description="Mode", style={"button_width": "auto"}
@@ -85,12 +88,13 @@ class ColorizerApp(BackgroundWork):
         self.status = w.Label(value="Upload an image or pick a sample photo, then press Colorize.")
         self.size = w.Label(value="")
         self._build_result_area(w)
+        self._build_points(w)
         self._build_weights(w, served_weights_dir(weights_dir), model)  # last: it starts the worker thread
 
         self.upload.observe(self._on_upload, names="value")
         self.sample.observe(self._on_sample, names="value")
         self.colorize_button.on_click(self.on_colorize)
-        self.vividness.observe(self._on_vividness, names="value")
+        self.vividness.observe(self._recolour, names="value")
         self.widget = w.VBox(
             [
                 w.HBox([self.upload, self.sample]),
@@ -99,6 +103,7 @@ class ColorizerApp(BackgroundWork):
                 self.weights_info,
                 self.mode,
                 w.HBox([self.vividness, self.vividness_hint], layout=w.Layout(align_items="center")),
+                self.points_area,
                 w.HBox([self.colorize_button, self.progress, self.status]),
                 self.error,
                 self.size,
@@ -198,3 +203,5 @@ class ColorizerApp(BackgroundWork):
         if choice is not None:
             self.vividness.disabled = True  # until the worker has moved it to this model's default
             self._start()
+        if self.method.value == "network" and not takes_hints_choice(choice):
+            self.method.value = "auto"  # a model that takes no points: the user chose automatic colouring

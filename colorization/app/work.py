@@ -2,12 +2,14 @@
 
 :class:`BackgroundWork` is the half of :class:`colorization.app.page.ColorizerApp` that
 does the work; the page builds the widgets it uses (``weights``, ``mode``, ``vividness``,
-``colorize_button``, the status line and the result area). Requests come from the
-Colorize button and from the vividness slider (the image on the page again, at the new
-value). One worker thread catches up with the page: it first moves the slider to the
-chosen model's default (:func:`model_default`), then colorizes the newest request,
-reading the page's settings as it starts; a result that a newer request has overtaken is
-never shown, so one made at an older slider value cannot replace one made at a newer.
+``colorize_button``, the status line, the result area and the colour points,
+:mod:`colorization.app.hints`). Requests come from the Colorize button, from the vividness
+slider and from the colour points (the image on the page again, at the new settings). One
+worker thread catches up with the page: it first moves the slider to the chosen model's
+default (:func:`model_default`), then colorizes the newest request, reading the page's
+settings (:class:`Settings`) as it starts; a result that a newer request has overtaken is
+never shown, so one made at an older slider value or with older points cannot replace one
+made at newer.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ import html
 import threading
 from dataclasses import dataclass
 
+import numpy as np
+
+from colorization.app.hints import model_for
 from colorization.app.parts import (
     download_link,
     download_name,
@@ -29,6 +34,7 @@ from colorization.app.parts import (
 )
 from colorization.colorize import Colorized, colorize, network_view, neutral_gray
 from colorization.fast.png import encode_png
+from colorization.hints.points import HintError
 from colorization.io.images import ImageError, LoadedImage, load_image, to_uint8
 
 
@@ -44,36 +50,70 @@ def model_default(choice) -> float:
         return AS_TRAINED
 
 
+@dataclass(frozen=True)
+class Settings:
+    """The page's settings a colorization is made at, read as it starts.
+
+    ``method`` is ``"auto"`` (the chosen model by itself) or one of :data:`colorization.guided.METHODS`;
+    ``points`` are hint dicts (``{"x", "y", "rgb"}``, the image's own pixels) for those two.
+    """
+
+    mode: str
+    vividness: float
+    method: str = "auto"
+    points: tuple = ()
+
+    def describe(self) -> str:
+        """The settings as the result's size line names them."""
+        if self.method == "auto":
+            return f"mode {self.mode}, vividness {self.vividness:.2f}"
+        points = f"{len(self.points)} point{'' if len(self.points) == 1 else 's'}"
+        if self.method == "levin":
+            return f"Levin et al., {points}"
+        return f"hint network, {points}, vividness {self.vividness:.2f}"
+
+
+def colorize_at(model, image: LoadedImage, settings: Settings) -> Colorized:
+    """:func:`colorization.colorize.colorize` of ``image`` at ``settings`` (and its points, for the guided methods)."""
+    if settings.method == "auto":
+        return colorize(model, image, settings.mode, settings.vividness)
+    vividness = settings.vividness if settings.method == "network" else None
+    return colorize(model, image, "full", vividness, hints=list(settings.points), method=settings.method)
+
+
 @dataclass(eq=False)
 class Request:
-    """One colorization asked for (Colorize pressed, or the slider moved): ``source`` is (kind, label, what)."""
+    """One colorization asked for (Colorize pressed, the slider moved, the points or the method changed):
+    ``source`` is (kind, label, what)."""
 
     source: tuple
 
 
 @dataclass
 class Views:
-    """A finished colorization, ready for the page: the result, its PNG, the previews (PNG), the metrics."""
+    """A finished colorization, ready for the page: the result, its PNG, the gray preview (pixels, for
+    the points' markers), the other previews (PNG), the metrics."""
 
     result: Colorized
     png: bytes
-    gray: bytes
+    gray: np.ndarray
     colour: bytes
     original: bytes | None  # None for an input without colour, which has no metrics either
     metrics: dict | None
 
 
-def colorized_views(model, image: LoadedImage, mode: str, vividness: float, step) -> Views:
-    """Colorize ``image`` and prepare what the page shows, telling ``step(fraction, message)`` how far it is.
+def colorized_views(model, image: LoadedImage, settings: Settings, step) -> Views:
+    """Colorize ``image`` at ``settings`` and prepare what the page shows, telling ``step(fraction, message)``
+    how far it is.
 
     The metrics (:func:`colorization.metrics.image_metrics`) compare the colorization with the
     input, for an input with colour (:func:`~colorization.app.parts.has_colour`).
     """
     height, width = image.size
     step(0.4, f"Colorizing {width}x{height} ...")
-    result = colorize(model, image, mode, vividness)
+    result = colorize_at(model, image, settings)
     step(0.7, "Preparing the views ...")
-    original = network_view(image.rgb, "paper") if mode == "paper" else to_uint8(image.rgb)
+    original = network_view(image.rgb, "paper") if settings.mode == "paper" else to_uint8(image.rgb)
     metrics = None
     if has_colour(image):
         from colorization.metrics import image_metrics
@@ -84,7 +124,7 @@ def colorized_views(model, image: LoadedImage, mode: str, vividness: float, step
     return Views(
         result=result,
         png=result_png(result),
-        gray=encode_png(preview(neutral_gray(original))),
+        gray=preview(neutral_gray(original)),
         colour=encode_png(preview(to_uint8(result.rgb))),
         original=encode_png(preview(original)) if metrics is not None else None,
         metrics=metrics,
@@ -117,8 +157,9 @@ class BackgroundWork:
             return
         self._ask(self._source)
 
-    def _on_vividness(self, _change) -> None:
-        """Colorize the image on the page (or the one on its way) again at the slider's new value."""
+    def _recolour(self, _change=None) -> None:
+        """Colorize the image on the page (or the one on its way) again at the page's new settings
+        (the vividness slider moved, the method switched, a point added or taken away)."""
         if self._setting_default:
             return
         with self._lock:
@@ -170,7 +211,7 @@ class BackgroundWork:
                     self.vividness.value = value
                 finally:
                     self._setting_default = False
-                self.vividness.disabled = False
+                self.vividness.disabled = self.method.value == "levin"  # Levin et al. has no vividness
 
     def _run(self, request: Request) -> None:
         """Colorize ``request``'s input at the page's settings; shown only if no newer request came meanwhile."""
@@ -178,12 +219,12 @@ class BackgroundWork:
 
         self.colorize_button.disabled = True
         self.error.value, self.progress.bar_style = "", ""
-        choice, mode, vividness = self.weights.value, self.mode.value, self.vividness.value
+        choice, settings = self.weights.value, self._settings(request)
         try:
             image = self._read(request.source)
             self._step(0.2, "Loading the model ...")
-            outcome = colorized_views(load_choice(choice), image, mode, vividness, self._step)
-        except (ImageError, WeightsError) as error:
+            outcome = colorized_views(model_for(choice, settings.method), image, settings, self._step)
+        except (ImageError, WeightsError, HintError) as error:
             outcome = str(error)
         except Exception as error:  # shown in the page, not lost in a thread
             outcome = f"colorizing failed ({type(error).__name__}): {error}"
@@ -194,8 +235,16 @@ class BackgroundWork:
             if isinstance(outcome, str):
                 self._show_error(outcome)
             else:
-                self._show_result(request.source, image, outcome, f"mode {mode}, vividness {vividness:.2f}")
-                self.shown_vividness = vividness
+                self._show_result(request.source, image, outcome, settings)
+                self.shown_vividness = settings.vividness
+
+    def _settings(self, request: Request) -> Settings:
+        """The page's settings now; the points only for the image they were put on (the one on the page)."""
+        method = self.method.value
+        with self._lock:
+            points = tuple(self.points) if method != "auto" and request.source is self._shown_source else ()
+        mode = "full" if method != "auto" else self.mode.value  # hint positions are the whole image's pixels
+        return Settings(mode, self.vividness.value, method, points)
 
     def _read(self, source: tuple) -> LoadedImage:
         """The image of ``source``: the one on the page again, or read from the upload or the sample."""
@@ -214,12 +263,14 @@ class BackgroundWork:
         self.status.value = "Failed."
         self.progress.bar_style = "danger"
 
-    def _show_result(self, source: tuple, image: LoadedImage, views: Views, settings: str) -> None:
+    def _show_result(self, source: tuple, image: LoadedImage, views: Views, settings: Settings) -> None:
         """Put a finished colorization on the page: the three views, the metrics, the download link."""
         height, width = image.size
         out_h, out_w = views.result.rgb.shape[:2]
+        self._show_gray(source, image.size, views.gray, settings.mode)
         self.loaded, self._shown_source = image, source
-        self.gray_image.value, self.result_image.value = views.gray, views.colour
+        self._sync_points_controls()
+        self.result_image.value = views.colour
         if views.original is not None:
             self.original_image.value = views.original
         self.original_panel.layout.display = None if views.original is not None else "none"
@@ -227,7 +278,7 @@ class BackgroundWork:
         self.metrics_html.value = metrics_table(views.metrics) if views.metrics is not None else ""
         link_text = f"Save the colorization as PNG ({out_w}x{out_h})"
         self.download.value = download_link(views.png, download_name(source[1]), link_text)
-        self.size.value = f"result: {out_w}x{out_h} pixels (input {width}x{height}, {settings})"
+        self.size.value = f"result: {out_w}x{out_h} pixels (input {width}x{height}, {settings.describe()})"
         self.result, self.png, self.metrics = views.result, views.png, views.metrics
         self.progress.bar_style = "success"
         self._step(1.0, "Done.")
