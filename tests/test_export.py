@@ -382,3 +382,16 @@ def test_the_command_line_colorizes_with_an_onnx_file_and_no_tensorflow(tmp_path
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "0 []"
     assert (tmp_path / "out" / f"{Path(REAL_PHOTOS[0]).stem}.png").is_file()
+
+
+@pytest.mark.slow
+def test_int8_calibrates_on_a_number_of_images_its_range_groups_divide(exports, tmp_path, sample_views):
+    # onnxruntime's grouped range collection failed ("No data is collected") when the group size divided
+    # the number of calibration images (64 images, groups of 4); 8 views: every candidate group but 3 divides it
+    from colorization.export.quantize import quantize_int8, ranges_option
+
+    assert ranges_option(64) == {"CalibMaxIntermediateOutputs": 3} and ranges_option(12) == {}
+    assert all(count % ranges_option(count).get("CalibMaxIntermediateOutputs", count + 1) for count in range(1, 70))
+    output = tmp_path / "int8.onnx"
+    quantize_int8(exports["paper"], output, sample_views[:8])
+    assert predict_ab(load_onnx(output), sample_views[:2], 1.0).shape == (2, 256, 256, 2)

@@ -2,8 +2,8 @@
 
 JAX (2 host devices through XLA_FLAGS): Keras ``fit`` and the lean ``jax_scan`` loop give
 the same losses from the same seed; a run started with one loop resumes with the other
-and matches an uninterrupted run (the hint network's simulated points too); ``data_parallel`` (keras.distribution.DataParallel,
-and the jax_scan mesh) computes the same first epoch as one device.
+and matches an uninterrupted run (the hint network's simulated points too); ``data_parallel``
+(keras.distribution.DataParallel, and the jax_scan mesh) computes the same first epoch as one device.
 TensorFlow (2 logical CPUs): ``tf.distribute.MirroredStrategy`` trains the same way.
 """
 

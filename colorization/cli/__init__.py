@@ -17,8 +17,8 @@ import sys
 from colorization import __version__
 from colorization.cli.common import CommandError, ReaderGone, add_output_options, backend_logs, one_line_warnings
 
-# Sub-commands, in the order of the data path: data -> train -> colorize -> evaluate.
-COMMANDS = ("download", "prepare", "train", "colorize", "evaluate", "export")
+# Sub-commands, in the order of the data path: data -> train -> colorize (images, video) -> evaluate.
+COMMANDS = ("download", "prepare", "train", "colorize", "video", "evaluate", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:

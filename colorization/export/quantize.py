@@ -71,7 +71,7 @@ def quantize_int8(fp32: Path, output: Path, views: np.ndarray) -> dict:
         reduce_range=True,
         calibrate_method=CalibrationMethod.MinMax,
         nodes_to_exclude=kept,
-        extra_options={"CalibMaxIntermediateOutputs": RANGES_EVERY},
+        extra_options=ranges_option(len(views)),
     )
     return {
         "method": "onnxruntime.quantization.quantize_static (QDQ, MinMax calibration)",
@@ -79,6 +79,15 @@ def quantize_int8(fp32: Path, output: Path, views: np.ndarray) -> dict:
         "activations": "uint8, per tensor",
         "float32_nodes": kept,
     }
+
+
+def ranges_option(count: int) -> dict:
+    """ONNX Runtime's ``CalibMaxIntermediateOutputs`` for ``count`` calibration images: at most
+    :data:`RANGES_EVERY`, and never a divisor of ``count`` (onnxruntime 1.32 merges each full group
+    and then fails with "No data is collected" when the last group came out empty: 64 images
+    with groups of 4 did); none (all held) when every candidate divides ``count``."""
+    every = next((k for k in range(RANGES_EVERY, 1, -1) if count % k), None)
+    return {"CalibMaxIntermediateOutputs": every} if every else {}
 
 
 def float_nodes(path: Path) -> list[str]:

@@ -31,11 +31,16 @@ FIGURES = (
     ("train_loss.png", "Training and validation loss"),
     ("best_worst_auc.png", "Best and worst images by AuC"),
     ("vividness.png", "Vividness sweep on the validation split: closeness (AuC) and colourfulness against vividness"),
+    ("video_strip.png", "Old film: gray input, frame by frame, motion-aware (flow), truth"),
+    ("video_traces.png", "Old film: mean a, mean b and frame-to-frame change over time, per method"),
     ("hint_curve.png", "Colour hints: PSNR and AuC against the number of hints, for each method"),
     ("hint_examples.png", "One image with 0, 5 and 20 hints, by each method"),
 )
 # analyses beyond the paper: (folder under results/<profile>/, its notebook, what it measures)
-EXTRA_SECTIONS = (("hints", "07_hints", "Colour hints (semi-automatic colorization; beyond the paper)"),)
+EXTRA_SECTIONS = (
+    ("video", "06_video", "Old films: video colorization and its flicker (synthesized clips; beyond the paper)"),
+    ("hints", "07_hints", "Colour hints (semi-automatic colorization; beyond the paper)"),
+)
 
 
 # profile -> (data, what it needs); wall times and hardware come from results/<profile>/timings.json

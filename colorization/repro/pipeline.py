@@ -24,7 +24,7 @@ from colorization.repro.profiles import Profile, ProfileError, load_profile, par
 
 ROOT = project_root(__file__)
 NOTEBOOKS_DIR = ROOT / "notebooks"
-PIPELINE = ("01_data", "02_train", "03_evaluate", "04_failure_analysis", "05_figures", "07_hints")
+PIPELINE = ("01_data", "02_train", "03_evaluate", "04_failure_analysis", "05_figures", "06_video", "07_hints")
 
 
 class PipelineError(RuntimeError):

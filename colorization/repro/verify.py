@@ -54,6 +54,9 @@ TOLERANCE = {
     "psnr_mean": 0.01,
     "psnr_sem": 0.01,
     "auc_mean": 1e-4,  # the colour-hint curve (dB, AuC)
+    "cdc": 1e-5,
+    "warping_error": 1e-5,
+    "frame_change": 0.01,  # the video notebook (CDC, squared RGB error in [0, 1], Lab units)
     "value": 1e-4,
     "ci_low": 1e-4,
     "ci_high": 1e-4,  # claim statistics (AuC, shares, Lab units)
@@ -85,6 +88,7 @@ TABLES = {
     "train/history.csv": ["epoch"],
     "vividness/sweep.csv": ["method", "vividness"],
     "hints/summary.csv": ["method", "n"],
+    "video/metrics.csv": ["clip", "method"],
 }
 
 

@@ -210,7 +210,8 @@ def check_contract(model, path: str | Path = "model") -> None:
 
     Every front end feeds the network ``PAPER_SIZE`` x ``PAPER_SIZE`` scaled L
     (one input of shape (batch, 256, 256, 1); a fully convolutional model, None x None,
-    also fits; the hint network takes 4 channels, :func:`colorization.model.takes_hints`) and reads one output of the same height and width with 2 channels (ab / 128)
+    also fits; the hint network takes 4 channels, :func:`colorization.model.takes_hints`) and
+    reads one output of the same height and width with 2 channels (ab / 128)
     or one channel per quantized ab bin (the classification head).
     """
     from colorization.ablation.quantize import NUM_BINS
