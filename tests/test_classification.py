@@ -48,6 +48,7 @@ def test_classification_head_replaces_only_the_last_convolution():
         "head": "classification",
         "upsampling": "bilinear",
         "bins": 7,
+        "hints": False,
     }
     with pytest.raises(ValueError, match="head"):
         build_paper_model(head="nope")

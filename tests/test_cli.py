@@ -57,6 +57,7 @@ def _required(command: str) -> list[str]:
         "colorize": ["a.jpg", "-o", "x"],
         "evaluate": ["--data", "sample", "-o", "x"],
         "export": ["paper", "-o", "x.onnx"],
+        "video": ["a.mp4", "-o", "x.mp4"],
     }.get(command, [])
 
 
