@@ -263,7 +263,8 @@ def test_the_cli_names_an_unknown_model_in_one_line(tmp_path, capsys):
 
     assert main(["export", "nope", "-o", str(tmp_path / "x.onnx")]) == 2
     error = capsys.readouterr().err
-    assert error == "colorization export: nope: neither a registered model (classification, hints, paper) nor a .keras file\n"
+    registered = "(classification, hints, paper)"
+    assert error == f"colorization export: nope: neither a registered model {registered} nor a .keras file\n"
     assert main(["export", str(tmp_path / "gone.keras"), "-o", str(tmp_path / "x.onnx")]) == 2
     assert "gone.keras: no such weights file" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
