@@ -86,14 +86,21 @@ def curve_batch(methods: list[CurveMethod], views: np.ndarray, seeds: list[int],
     from colorization.metrics import auc_ab_error, psnr
 
     truths = [rgb_to_lab(view) for view in views]
+    hints = {n: [hints_from_truth(view, n, seed) for view, seed in zip(views, seeds, strict=True)] for n in counts}
+
+    def scored(ab):
+        preds = [render(view, one) for view, one in zip(views, ab, strict=True)]
+        pairs = zip(preds, views, truths, strict=True)
+        return [{"psnr": psnr(pred, view), "auc": auc_ab_error(rgb_to_lab(pred), truth)} for pred, view, truth in pairs]
+
     for method in methods:
-        flat = method_ab(method, views, [[] for _ in views]) if method.kind == "automatic" else None
+        flat = (
+            scored(method_ab(method, views, [[]] * len(views))) if method.kind == "automatic" else None
+        )  # takes no hints
         for n in counts:
-            hints = [hints_from_truth(view, n, seed) for view, seed in zip(views, seeds, strict=True)]
-            ab = flat if flat is not None else method_ab(method, views, hints)
-            for index, (view, truth) in enumerate(zip(views, truths, strict=True)):
-                pred = render(view, ab[index])
-                yield index, method.name, n, {"psnr": psnr(pred, view), "auc": auc_ab_error(rgb_to_lab(pred), truth)}
+            scores = flat if flat is not None else scored(method_ab(method, views, hints[n]))
+            for index, one in enumerate(scores):
+                yield index, method.name, n, dict(one)
 
 
 def run_hint_curve(
