@@ -1,6 +1,7 @@
 # The two commands of the README. Each creates/updates .venv itself; needs only python3 (>= 3.11) and make.
-#   make reproduce [PROFILE=tiny|caltech101|paper]   the notebook pipeline -> runs/reproduce/<profile>/,
-#                                                    then verified against the published results/<profile>/
+#   make reproduce [PROFILE=tiny|caltech101|caltech101_gpu|paper] [KIND=cpu|gpu]   the notebook pipeline ->
+#                      runs/reproduce/<profile>/, then verified against the published results/<profile>/ under
+#                      KIND's tolerances (caltech101_gpu trains on a GPU: KERAS_BACKEND=jax ... KIND=gpu)
 #   make test                                        lint, format check and the whole test suite
 # The app in one command:
 #   make app [APP_PORT=8866]  serve notebooks/app.ipynb with Voila on 127.0.0.1 (from the repository root,
@@ -22,6 +23,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PROFILE ?= tiny
+KIND ?= cpu
 APP_HOST := 127.0.0.1
 APP_PORT ?= 8866
 WEB_OUT ?= build/web
@@ -57,7 +59,7 @@ $(VENV)/.installed-%: pyproject.toml Makefile $(CONSTRAINTS)
 install: $(CORE)
 
 reproduce: $(NOTEBOOKS)
-	$(BIN)/python -m colorization.repro.reproduce --profile $(PROFILE)
+	$(BIN)/python -m colorization.repro.reproduce --profile $(PROFILE) --kind $(KIND)
 
 app: $(APP)
 	@echo "The app: http://$(APP_HOST):$(APP_PORT)/  (Ctrl-C stops it; APP_PORT=... picks another port)"

@@ -36,8 +36,27 @@ def test_curve_rows_and_summary(small_data):
     summary = hint_curve.summarize_curve(per_image)
     assert set(summary.columns) >= {"psnr_mean", "psnr_sem", "auc_mean", "auc_sem", "images"}
     assert (summary["images"] == 2).all()
-    again = hint_curve.run_hint_curve(methods, small_data, counts, progress=False)
+    again = hint_curve.run_hint_curve(methods, small_data, counts, progress=False, workers=1)
     pd.testing.assert_frame_equal(per_image, again)  # the stored seeds reproduce the curve exactly
+
+
+@pytest.mark.subprocess
+def test_levin_solves_in_worker_processes_give_the_same_table(small_data, monkeypatch):
+    methods = hint_curve.curve_methods(levin=True)
+    counts = (0, 1, 5)
+    alone = hint_curve.run_hint_curve(methods, small_data, counts, progress=False, workers=1)
+    pools = []
+    real_pool = hint_curve.cpu_pool
+
+    def counted(*args):
+        pool = real_pool(*args)
+        pools.append(type(pool).__name__)
+        return pool
+
+    monkeypatch.setattr(hint_curve, "cpu_pool", counted)
+    spread = hint_curve.run_hint_curve(methods, small_data, counts, progress=False, workers=2)
+    assert pools == ["ProcessPoolExecutor"]
+    pd.testing.assert_frame_equal(alone, spread)
 
 
 def test_targets_are_computed_from_the_summary():

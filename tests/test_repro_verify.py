@@ -117,6 +117,7 @@ def test_a_gpu_profile_rerun_starts_from_the_published_training_record(tmp_path)
     assert (run / "train" / "state.json").is_file()
     assert reproduce.seed_training("caltech101", reference, run) == []  # never over a rerun's own
     assert reproduce.seed_training("tiny", reference, tmp_path / "runs" / "tiny") == []  # tiny retrains on a CPU
+    assert reproduce.seed_training("caltech101_gpu", reference, tmp_path / "runs" / "gpu") == []  # trains on a GPU
 
 
 def test_portable_text_leaves_relative_paths_alone():

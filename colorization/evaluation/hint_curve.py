@@ -25,12 +25,14 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from colorization.evaluation.parallel import cpu_pool, pool_map
 from colorization.hints.protocol import PROTOCOL_COUNTS
 from colorization.io.files import write_text_atomic
 
@@ -61,8 +63,9 @@ def image_seed(relpath: str, seed: int = 0) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{relpath}".encode()).digest()[:4], "little")
 
 
-def method_ab(method: CurveMethod, views: np.ndarray, hints: list) -> np.ndarray:
-    """ab (N, S, S, 2) of ``method`` for the views, each with its list of hints (view pixels)."""
+def method_ab(method: CurveMethod, views: np.ndarray, hints: list, pool: Executor | None = None) -> np.ndarray:
+    """ab (N, S, S, 2) of ``method`` for the views, each with its list of hints (view pixels);
+    Levin et al.'s solves run in ``pool``'s processes when one is given (in order either way)."""
     from colorization.colorize import predict_ab
     from colorization.hints.levin import levin_ab_for_image
     from colorization.hints.points import hint_planes
@@ -71,42 +74,61 @@ def method_ab(method: CurveMethod, views: np.ndarray, hints: list) -> np.ndarray
     if method.kind == "automatic":
         return predict_ab(method.model, views, AS_TRAINED)
     if method.kind == "levin":
-        return np.stack([levin_ab_for_image(view, points) for view, points in zip(views, hints, strict=True)])
+        return np.stack(pool_map(pool, levin_ab_for_image, list(views), hints))
     planes = np.stack(
         [hint_planes(points, view.shape[:2], view.shape[0]) for view, points in zip(views, hints, strict=True)]
     )
     return predict_ab(method.model, views, AS_TRAINED, planes)
 
 
-def curve_batch(methods: list[CurveMethod], views: np.ndarray, seeds: list[int], counts=PROTOCOL_COUNTS):
-    """(index in the batch, method, N, scores) for every view, method and N."""
-    from colorization.colorize import render
+def curve_batch(methods: list[CurveMethod], views: np.ndarray, seeds: list[int], counts=PROTOCOL_COUNTS, pool=None):
+    """(index in the batch, method, N, scores) for every view, method and N (``pool``: :func:`method_ab`)."""
     from colorization.hints.protocol import hints_from_truth
+
+    hints = {n: [hints_from_truth(view, n, seed) for view, seed in zip(views, seeds, strict=True)] for n in counts}
+    for method in methods:
+        if method.kind == "automatic":  # takes no hints: one prediction and one score for every N
+            flat = method_ab(method, views, [[]] * len(views))
+            for index, (scores,) in enumerate(pool_map(pool, view_curve_scores, list(views), [[ab] for ab in flat])):
+                yield from ((index, method.name, n, scores) for n in counts)
+            continue
+        # every (N, view) at once: Levin et al.'s solves keep all the pool's workers busy
+        flat = method_ab(method, np.concatenate([views] * len(counts)), [h for n in counts for h in hints[n]], pool)
+        ab = flat.reshape(len(counts), len(views), *flat.shape[1:])
+        jobs = [list(ab[:, index]) for index in range(len(views))]
+        for index, per_n in enumerate(pool_map(pool, view_curve_scores, list(views), jobs)):
+            for n, scores in zip(counts, per_n, strict=True):
+                yield index, method.name, n, scores
+
+
+def view_curve_scores(view: np.ndarray, abs_: list) -> list[dict]:
+    """PSNR and AuC of each ab joined with ``view``'s own L, against ``view`` (one job of :func:`curve_batch`)."""
+    from colorization.colorize import render
     from colorization.lab import rgb_to_lab
     from colorization.metrics import auc_ab_error, psnr
 
-    truths = [rgb_to_lab(view) for view in views]
-    hints = {n: [hints_from_truth(view, n, seed) for view, seed in zip(views, seeds, strict=True)] for n in counts}
-
-    def scored(ab):
-        preds = [render(view, one) for view, one in zip(views, ab, strict=True)]
-        pairs = zip(preds, views, truths, strict=True)
-        return [{"psnr": psnr(pred, view), "auc": auc_ab_error(rgb_to_lab(pred), truth)} for pred, view, truth in pairs]
-
-    for method in methods:
-        flat = (
-            scored(method_ab(method, views, [[]] * len(views))) if method.kind == "automatic" else None
-        )  # takes no hints
-        for n in counts:
-            scores = flat if flat is not None else scored(method_ab(method, views, hints[n]))
-            for index, one in enumerate(scores):
-                yield index, method.name, n, dict(one)
+    truth = rgb_to_lab(view)
+    scores = []
+    for ab in abs_:
+        pred = render(view, ab)
+        scores.append({"psnr": psnr(pred, view), "auc": auc_ab_error(rgb_to_lab(pred), truth)})
+    return scores
 
 
 def run_hint_curve(
-    methods: list[CurveMethod], data, counts=PROTOCOL_COUNTS, *, seed: int = 0, batch_size: int = 8, progress=True
+    methods: list[CurveMethod],
+    data,
+    counts=PROTOCOL_COUNTS,
+    *,
+    seed: int = 0,
+    batch_size: int = 8,
+    workers: int | None = None,
+    progress=True,
 ) -> pd.DataFrame:
     """Every method at every N on ``data``'s images (an EvalData, at the paper's crop).
+
+    Levin et al.'s solves (one per image and N, ~0.3 s each on one core) run in ``workers``
+    processes (default: one per core; 1: in this process). The table is the same either way.
 
     Returns one row per (image, method, N): ``relpath, seed, method, n, psnr, auc``.
     """
@@ -115,12 +137,12 @@ def run_hint_curve(
     items = data.items.reset_index(drop=True)
     rows = []
     bar = tqdm(total=len(items), unit="img", desc="hint curve", file=sys.stderr, disable=not progress)
-    with bar:
+    with bar, cpu_pool(workers) as pool:
         for start in range(0, len(items), batch_size):
             batch = items.iloc[start : start + batch_size]
             views = np.stack([np.asarray(data.cache.images[row]) for row in batch["row"]])
             seeds = [image_seed(relpath, seed) for relpath in batch["relpath"]]
-            for index, name, n, scores in curve_batch(methods, views, seeds, counts):
+            for index, name, n, scores in curve_batch(methods, views, seeds, counts, pool):
                 rows.append({"relpath": batch["relpath"].iloc[index], "seed": seeds[index], "method": name, "n": n})
                 rows[-1].update(scores)
             bar.update(len(batch))

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from colorization.evaluation.methods import ConstantAbMethod, MeanAb, Method, ModelMethod, baselines, mean_ab
+from colorization.evaluation.parallel import cpu_pool, pool_map
 from colorization.evaluation.selection import EvalData
 
 RESOLUTIONS = ("paper", "full")
@@ -47,22 +48,24 @@ def _ground_truth(data: EvalData, items: pd.DataFrame, resolution: str):
     return truths, np.stack([network_view(t, "full") for t in truths])
 
 
-def score_methods(
-    methods, data: EvalData, *, resolution: str = "paper", batch_size: int = 8, progress: bool = True
-) -> pd.DataFrame:
-    """Every metric of every method on every image: one row per (image, method).
+def predicted_ab(method, views: np.ndarray) -> np.ndarray:
+    """``method``'s ab for the views, checked: (N, H, W, 2)."""
+    ab = np.asarray(method.predict_ab(views))
+    if ab.shape != (*views.shape[:3], 2):
+        raise ValueError(f"{method.name}: predict_ab returned shape {ab.shape}, expected {(*views.shape[:3], 2)}")
+    return ab
 
-    Columns: ``relpath, category, method, height, width`` then
-    :data:`colorization.metrics.METRIC_KEYS`. Rows follow ``data.items``, methods in
-    the order given.
-    """
-    from tqdm import tqdm
 
+def rendered_metrics(truth: np.ndarray, abs_: list) -> list[dict]:
+    """The metrics of each ab joined with ``truth``'s own L, against ``truth`` (one job of :func:`score_methods`)."""
     from colorization.colorize import render
     from colorization.metrics import image_metrics
 
-    if resolution not in RESOLUTIONS:
-        raise ValueError(f"resolution must be one of {RESOLUTIONS}, got {resolution!r}")
+    return [image_metrics(render(truth, ab), truth) for ab in abs_]
+
+
+def checked_methods(methods) -> list:
+    """``methods`` as a list, each a :class:`Method`, their names unique (else ValueError / TypeError)."""
     methods = list(methods)
     names = [m.name for m in methods]
     if len(set(names)) != len(names):
@@ -70,26 +73,49 @@ def score_methods(
     for method in methods:
         if not isinstance(method, Method):
             raise TypeError(f"{method!r} is not a method (needs .name and .predict_ab(views))")
+    return methods
+
+
+def score_methods(
+    methods,
+    data: EvalData,
+    *,
+    resolution: str = "paper",
+    batch_size: int = 32,
+    workers: int | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Every metric of every method on every image: one row per (image, method).
+
+    Columns: ``relpath, category, method, height, width`` then
+    :data:`colorization.metrics.METRIC_KEYS`. Rows follow ``data.items``, methods in
+    the order given. The scoring runs in ``workers`` processes (default: one per core;
+    :mod:`colorization.evaluation.parallel`); the table is the same with any number.
+    """
+    from tqdm import tqdm
+
+    if resolution not in RESOLUTIONS:
+        raise ValueError(f"resolution must be one of {RESOLUTIONS}, got {resolution!r}")
+    methods = checked_methods(methods)
     rows = []
     items = data.items.reset_index(drop=True)
-    with tqdm(
-        total=len(items) * len(methods),
-        unit="img",
-        desc=f"evaluate ({resolution})",
-        file=sys.stderr,
-        disable=not progress,
-    ) as bar:
+    with (
+        tqdm(
+            total=len(items) * len(methods),
+            unit="img",
+            desc=f"evaluate ({resolution})",
+            file=sys.stderr,
+            disable=not progress,
+        ) as bar,
+        cpu_pool(workers) as pool,
+    ):
         for start in range(0, len(items), batch_size):
             batch = items.iloc[start : start + batch_size]
             truths, views = _ground_truth(data, batch, resolution)
-            for order, method in enumerate(methods):
-                ab = np.asarray(method.predict_ab(views))
-                if ab.shape != (*views.shape[:3], 2):
-                    raise ValueError(
-                        f"{method.name}: predict_ab returned shape {ab.shape}, expected {(*views.shape[:3], 2)}"
-                    )
-                for position, (item, truth) in enumerate(zip(batch.itertuples(), truths, strict=True)):
-                    scores = image_metrics(render(truth, ab[position]), truth)
+            ab = [predicted_ab(method, views) for method in methods]  # (method, image, H, W, 2)
+            per_truth = pool_map(pool, rendered_metrics, truths, [[one[i] for one in ab] for i in range(len(truths))])
+            for position, (item, truth, scores) in enumerate(zip(batch.itertuples(), truths, per_truth, strict=True)):
+                for order, (method, one) in enumerate(zip(methods, scores, strict=True)):
                     rows.append(
                         {
                             "_item": start + position,
@@ -99,10 +125,10 @@ def score_methods(
                             "method": method.name,
                             "height": truth.shape[0],
                             "width": truth.shape[1],
-                            **scores,
+                            **one,
                         }
                     )
-                bar.update(len(batch))
+            bar.update(len(batch) * len(methods))
     table = pd.DataFrame(rows)
     return table.sort_values(["_item", "_method"]).drop(columns=["_item", "_method"]).reset_index(drop=True)
 
@@ -152,7 +178,8 @@ def evaluate(
     mean: MeanAb | tuple[float, float] | None = None,
     extra_methods=(),
     vividness: float | None = None,
-    batch_size: int = 8,
+    batch_size: int = 32,
+    workers: int | None = None,
     progress: bool = True,
 ) -> Results:
     """The model and both baselines (gray, mean ab) on ``data``, side by side.
@@ -185,7 +212,9 @@ def evaluate(
     if mean is None:
         mean = mean_ab(data.cache, split="train", progress=progress)
     methods = [*model_methods(model, info, vividness), *baselines(mean), *extra_methods]
-    per_image = score_methods(methods, data, resolution=resolution, batch_size=batch_size, progress=progress)
+    per_image = score_methods(
+        methods, data, resolution=resolution, batch_size=batch_size, workers=workers, progress=progress
+    )
     record = provenance(
         "evaluation",
         weights=info,
@@ -196,9 +225,4 @@ def evaluate(
         seconds=round(time.perf_counter() - started, 3),
     )
     summary = tables.summarize(per_image, record)
-    return Results(
-        per_image=per_image,
-        per_category=tables.per_category(per_image),
-        summary=summary,
-        markdown=tables.markdown_summary(summary),
-    )
+    return Results(per_image, tables.per_category(per_image), summary, tables.markdown_summary(summary))

@@ -79,13 +79,17 @@ def sweep_scores(pred_rgb: np.ndarray, original: Original) -> dict[str, float]:
     }
 
 
-def run_sweep(models: dict, data, values=GRID, *, batch_size: int = 8, progress: bool = True) -> pd.DataFrame:
+def run_sweep(
+    models: dict, data, values=GRID, *, batch_size: int = 32, workers: int | None = None, progress: bool = True
+) -> pd.DataFrame:
     """Every model of ``models`` (name -> keras.Model) at every vividness of ``values`` on
     ``data``'s images (an :class:`~colorization.evaluation.selection.EvalData`), at the
     paper's crop. One row per (image, method, vividness): ``relpath, method, vividness``
-    and :data:`SWEEP_METRICS`."""
+    and :data:`SWEEP_METRICS`. The scoring runs in ``workers`` processes (default: one per
+    core; :mod:`colorization.evaluation.parallel`); the table is the same with any number."""
     from tqdm import tqdm
 
+    from colorization.evaluation.parallel import cpu_pool
     from colorization.vividness import check_vividness
 
     values = [check_vividness(value) for value in values]
@@ -94,29 +98,39 @@ def run_sweep(models: dict, data, values=GRID, *, batch_size: int = 8, progress:
     bar = tqdm(
         total=len(items) * len(models), unit="img", desc="vividness sweep", file=sys.stderr, disable=not progress
     )
-    with bar:
+    with bar, cpu_pool(workers) as pool:
         for start in range(0, len(items), batch_size):
             batch = items.iloc[start : start + batch_size]
             views = np.stack([np.asarray(data.cache.images[row]) for row in batch["row"]])
-            originals = [Original.of(view) for view in views]
             for name, model in models.items():
-                for position, scores in sweep_batch(model, views, originals, values):
+                for position, scores in sweep_batch(model, views, values, pool):
                     rows.append({"relpath": batch["relpath"].iloc[position], "method": name, **scores})
                 bar.update(len(batch))
     return pd.DataFrame(rows)
 
 
-def sweep_batch(model, views: np.ndarray, originals: list[Original], values):
-    """(index in the batch, {vividness, metrics...}) for every view and value: one prediction, many decodings."""
-    from colorization.colorize import decode_many, raw_predictions, render
+def sweep_batch(model, views: np.ndarray, values, pool=None):
+    """(index in the batch, {vividness, metrics...}) for every view and value: one prediction,
+    many decodings, each view's decodings scored in one job (in ``pool``'s processes if given)."""
+    from colorization.colorize import decode_many, raw_predictions
+    from colorization.evaluation.parallel import pool_map
 
-    position = 0
+    per_value = []  # (value, (N, H, W, 2)) for the whole batch
     for raw in raw_predictions(model, views):
-        for value, decoded in zip(values, decode_many(raw, values), strict=True):
-            for offset, ab in enumerate(decoded):
-                original = originals[position + offset]
-                yield position + offset, {"vividness": value, **sweep_scores(render(original.rgb, ab), original)}
-        position += len(raw.values)
+        per_value.append(decode_many(raw, values))
+    decoded = [np.concatenate(parts) for parts in zip(*per_value, strict=True)]  # one (N, H, W, 2) per value
+    jobs = [[one[index] for one in decoded] for index in range(len(views))]
+    for index, scores in enumerate(pool_map(pool, view_sweep_scores, list(views), jobs, [values] * len(views))):
+        for value, one in zip(values, scores, strict=True):
+            yield index, {"vividness": value, **one}
+
+
+def view_sweep_scores(view: np.ndarray, abs_: list, values) -> list[dict]:
+    """:func:`sweep_scores` of each ab (one per vividness of ``values``) joined with ``view``'s L."""
+    from colorization.colorize import render
+
+    original = Original.of(view)
+    return [sweep_scores(render(view, ab), original) for ab, _ in zip(abs_, values, strict=True)]
 
 
 def summarize_sweep(sweep: pd.DataFrame) -> pd.DataFrame:

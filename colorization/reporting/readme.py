@@ -47,6 +47,7 @@ EXTRA_SECTIONS = (
 PROFILES = {
     "tiny": ("the 9 colour photographs inside scikit-image and matplotlib", "any CPU; no network, no data"),
     "caltech101": ("Caltech-101 (the offline copy beside the checkout, or a download)", "a GPU for 02_train (JAX)"),
+    "caltech101_gpu": ("the same Caltech-101 images; 02 trains the network from scratch", "one GPU (JAX), whole run"),
     "paper": ("Caltech-256 (1.2 GB download, md5-checked)", "a GPU for 02_train (JAX)"),
 }
 

@@ -5,9 +5,11 @@
 1. The pipeline (:mod:`colorization.repro.pipeline`) runs every notebook of the profile into
    ``runs/reproduce/<profile>/`` (ignored by git), never into the published ``results/<profile>/``,
    so a reviewer's checkout stays clean.
-2. Profiles whose training needs a GPU (all but ``tiny``) start from the published training
-   record: notebook 02 then shows that finished run instead of retraining on a CPU, and the
-   verify step says so. Delete ``runs/reproduce/<profile>/train`` on a GPU machine to retrain.
+2. Profiles whose training needs a GPU (all but ``tiny`` and :data:`TRAINING_PROFILES`) start
+   from the published training record: notebook 02 then shows that finished run instead of
+   retraining on a CPU, and the verify step says so. Delete ``runs/reproduce/<profile>/train``
+   on a GPU machine to retrain. ``caltech101_gpu`` is the same data trained on a GPU from
+   scratch by every rerun (``KERAS_BACKEND=jax``, ``--kind gpu``).
 3. :mod:`colorization.repro.verify` compares the rerun with ``results/<profile>/`` number by
    number and prints its table; the exit status is 1 when something moved beyond tolerance.
 
@@ -26,6 +28,7 @@ from colorization.io.paths import project_root
 from colorization.repro import verify
 
 CPU_PROFILES = ("tiny",)  # profiles whose training runs on a CPU in minutes
+TRAINING_PROFILES = ("caltech101_gpu",)  # profiles a rerun always trains (on a GPU): never seeded
 TRAINING_RECORDS = ("train", "train_classification")
 
 
@@ -36,7 +39,7 @@ def run_folder(profile: str, root: Path | None = None) -> Path:
 
 def seed_training(profile: str, reference: Path, run: Path) -> list[str]:
     """Copy the published training records into a new rerun of a GPU profile; the names copied."""
-    if profile in CPU_PROFILES:
+    if profile in CPU_PROFILES + TRAINING_PROFILES:
         return []
     copied = []
     for name in TRAINING_RECORDS:
