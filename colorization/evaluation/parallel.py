@@ -1,9 +1,11 @@
 """Scoring on every core: the per-image work of an evaluation (rendering, Lab conversions,
 SSIM, Levin et al.'s solves) is numpy, SciPy and scikit-image on the CPU, one image at a time.
 
-On a GPU machine the network is the cheap part: in notebook 03 on one H200 (16 cores), the
-Caltech-101 test split's scoring alone took 158 s and the vividness sweep over 400 s, while
-the network's predictions took seconds. :func:`cpu_pool` gives a pool of worker processes
+On a GPU machine the network is the cheap part: notebook 03 of the ``caltech101_gpu`` profile on
+one H200 (16 cores, one used; 2026-12-01) spent 158 s in the test split's evaluation (392 images,
+6 methods) and more than 290 s in the vividness sweep (unfinished when the call's time ran out),
+nearly all of it in these per-image metrics; one 256x256 image's metrics take ~0.5 s on one
+core of the 2-core development machine. :func:`cpu_pool` gives a pool of worker processes
 (spawned, never forked: the caller may hold a GPU runtime's threads) and :func:`pool_map`
 maps a module-level function over the jobs in order, so a table is the same with any number
 of workers (tested). ``workers=1`` (or a one-core machine) runs everything in the caller.
