@@ -7,8 +7,9 @@ before, in either mode, whatever the image's shape; a batch is bounded by its pi
 Each case runs in a fresh Python process. This process first writes the case's image
 file(s); the child then builds the paper's network (random weights: they change no
 memory), warms it up on a batch of the case's size, resets its peak-RSS counter
-(/proc/self/clear_refs) and notes its resident memory, then loads, colorizes
-(``colorize_batch``) and saves the image(s) as the CLI does, and reports its peak
+(/proc/self/clear_refs) and notes its resident memory, then loads, colorizes and saves the
+image(s) as the CLI does (``predict_batch``, then ``Prediction.save_png``: rendered and written
+band by band), and reports its peak
 (VmHWM). A watchdog kills a child that grows past --limit-gb, so a regression cannot
 take the machine down. The baseline is a 256x256 image, measured in the same run.
 
@@ -100,8 +101,8 @@ def child(paths: list[str], mode: str) -> None:
     """In a fresh process: model, warm-up, reset the peak, then decode + colorize + save; print JSON."""
     import gc
 
-    from colorization.colorize import colorize_batch, predict_ab
-    from colorization.io.images import load_image, save_png
+    from colorization.colorize import predict_ab, predict_batch
+    from colorization.io.images import load_image
     from colorization.model import build_paper_model
 
     model = build_paper_model()
@@ -111,9 +112,8 @@ def child(paths: list[str], mode: str) -> None:
     before = memory_mb("VmRSS")
     start = time.perf_counter()
     images = [load_image(path) for path in paths]
-    results = colorize_batch(model, images, mode)
-    for path, result in zip(paths, results, strict=True):
-        save_png(Path(path).with_suffix(".out.png"), result.rgb, result.alpha)
+    for path, prediction in zip(paths, predict_batch(model, images, mode), strict=True):
+        prediction.save_png(Path(path).with_suffix(".out.png"))
     seconds = time.perf_counter() - start
     print(json.dumps({"before_mb": before, "peak_mb": memory_mb("VmHWM"), "reset": reset, "seconds": seconds}))
 

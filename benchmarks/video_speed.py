@@ -1,10 +1,15 @@
 """Video colorization speed and memory on this machine (issue 15).
 
-Speed: frames/s of ``colorize_video`` end to end (decode -> network -> stabilizer -> render ->
-encode) on a clip of ``--size`` (default 640x480), against the network alone on the same
-frames' views in the same run (the ratio transfers between machines, times do not), and
-each stage timed alone. Target: >= 8 frames/s at 640x480 on the 2-core CI machine with
-the default backend.
+Speed: on a clip of ``--size`` (default 640x480), for the shipped model and each ``--weights``
+file: every stage alone (decode, the network's views, the network, the stabilizer, render,
+encode), in wall-clock and processor milliseconds per frame; the same stages and the threads'
+waits within a run of ``colorize_video`` (its ``VideoReport.stages``); and the run end to end
+(decode -> colorize -> encode) for the default stabilizer and frame by frame. Other programs
+sharing the cores slow the wall-clock figures, hardly the processor ones, so the bounds are
+computed from those: frames/s on this process's cores if it had them alone, for all the stages
+and for the network alone, and the run's processor time against the sum of the stages alone
+(above 1: time lost to the threads' contention). Target: >= 8 frames/s at 640x480 on the 2-core
+CI machine with the default backend.
 
 Memory: peak resident memory (VmHWM) of ``colorize_video`` on a long clip (``--minutes``,
 default 1) and a short one (``--short-seconds``, default 10) at ``--memory-size`` (default
@@ -14,13 +19,14 @@ the clip's length must be ~0.
 The clips are synthesized (``colorization.video.synthetic``, a pan over a photograph) and
 written with the package's writer; the model is the CLI's (shipped weights, XLA-compiled).
 
-Run:  .venv/bin/python benchmarks/video_speed.py [--size 640x480] [--seconds 10] [--minutes 1]
-          [--memory-size 1920x1080] [--temporal flow] [--skip-speed] [--skip-memory]
+Run:  .venv/bin/python benchmarks/video_speed.py [--size 640x480] [--seconds 10] [--weights FILE ...]
+          [--minutes 1] [--memory-size 1920x1080] [--temporal flow] [--skip-speed] [--skip-memory]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -61,13 +67,30 @@ def make_clip(path: Path, size: tuple[int, int], seconds: float) -> Path:
 
 def rate(function, count: int) -> float:
     """Items per second of ``function()``, which handles ``count`` items."""
-    start = time.perf_counter()
+    return count / timed(function)[0]
+
+
+def timed(function) -> tuple[float, float]:
+    """(wall-clock seconds, processor seconds of the whole process) of ``function()``."""
+    start, cpu = time.perf_counter(), time.process_time()
     function()
-    return count / (time.perf_counter() - start)
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
-def stage_rates(model, clip: Path, batch: int, temporal: str) -> dict[str, float]:
-    """Frames/s of each stage alone, on the clip's frames."""
+def machine() -> str:
+    """The processor's model (``lscpu``), this process's cores and the load average, in words."""
+    from colorization.video.pipeline import CORES
+
+    model = "unknown processor"
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        lines = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout.splitlines()
+        model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("Model name")), model)
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
+    return f"{model}, {CORES} cores for this process, load average {load}"
+
+
+def stage_costs(model, clip: Path, batch: int, temporal: str) -> dict[str, tuple[float, float]]:
+    """Each stage alone on the clip's frames: (wall ms, processor ms) per frame."""
     from colorization.colorize import predict_ab, render
     from colorization.video import temporal as temporal_methods
     from colorization.video.container import Frame, probe, read_frames
@@ -79,20 +102,23 @@ def stage_rates(model, clip: Path, batch: int, temporal: str) -> dict[str, float
     views = np.stack([upright_view(rgb, 0) for rgb in frames])
     batches = [full_batch(views[i : i + batch], batch) for i in range(0, len(views), batch)]
     ab = predict_ab(model, batches[0])  # also compiles the network for this batch shape
-    rates = {"decode": rate(lambda: sum(1 for _ in read_frames(info)), len(frames))}
-    rates["view"] = rate(lambda: [upright_view(rgb, 0) for rgb in frames], len(frames))
-    rates["network"] = rate(lambda: [predict_ab(model, b) for b in batches], len(batches) * batch)
     stabilizer = temporal_methods.stabilizer(temporal)
-    rates[f"stabilizer ({temporal})"] = rate(lambda: [stabilizer.update(v, ab[0]) for v in views], len(views))
-    rates["render"] = rate(lambda: [render(rgb, ab[0]) for rgb in frames], len(frames))
 
     def encode() -> None:
         with open_writer(clip.with_name("encoded.mp4"), info, overwrite=True) as writer:
             for index, rgb in enumerate(frames):
                 writer.write(Frame(rgb, index))
 
-    rates["encode"] = rate(encode, len(frames))
-    return rates
+    stages = {
+        "decode": lambda: sum(1 for _ in read_frames(info)),
+        "view": lambda: [upright_view(rgb, 0) for rgb in frames],
+        "network": lambda: [predict_ab(model, b) for b in batches],
+        "stabilizer": lambda: [stabilizer.update(v, ab[i % len(ab)]) for i, v in enumerate(views)],
+        "render": lambda: [render(rgb, ab[i % len(ab)]) for i, rgb in enumerate(frames)],
+        "encode": encode,
+    }
+    counts = {"network": len(batches) * batch}
+    return {name: tuple(1000 * t / counts.get(name, len(frames)) for t in timed(run)) for name, run in stages.items()}
 
 
 def rate_without_codec(model, size: tuple[int, int], seconds: float, batch: int, temporal: str) -> dict[str, float]:
@@ -139,31 +165,64 @@ def rate_without_codec(model, size: tuple[int, int], seconds: float, batch: int,
     return rates
 
 
+def end_to_end(model, clip: Path, temporal: str, batch: int):
+    """:func:`colorize_video` of ``clip`` with ``temporal``: its report."""
+    from colorization.video.pipeline import colorize_video
+
+    return colorize_video(
+        model, clip, clip.with_name(f"out-{temporal}.mp4"), temporal=temporal, overwrite=True, batch=batch
+    )
+
+
 def speed(args) -> None:
     from colorization.cli.common import compiled_model
     from colorization.video import temporal as temporal_methods
-    from colorization.video.pipeline import CORES, colorize_video
 
     temporal = args.temporal or temporal_methods.DEFAULT
-    model = compiled_model(None)
     if args.no_ffmpeg:
-        rates = rate_without_codec(model, args.size, args.seconds, args.batch, temporal)
-    else:
-        with tempfile.TemporaryDirectory() as folder:
-            clip = make_clip(Path(folder, "clip.mp4"), args.size, args.seconds)
-            rates = stage_rates(model, clip, args.batch, temporal)
-            for method in dict.fromkeys([temporal, "frame"]):
-                out = Path(folder, f"out-{method}.mp4")
-                rates[f"end to end ({method})"] = colorize_video(
-                    model, clip, out, temporal=method, batch=args.batch
-                ).fps
-    import keras
-
+        print_rates(rate_without_codec(compiled_model(None), args.size, args.seconds, args.batch, temporal))
+        return
     width, height = args.size
+    print(f"\nSpeed at {width}x{height}, {round(args.seconds * FPS)} frames, batch {args.batch}, on {machine()}")
+    with tempfile.TemporaryDirectory() as folder:
+        clip = make_clip(Path(folder, "clip.mp4"), args.size, args.seconds)
+        for weights in [None, *args.weights]:
+            model = compiled_model(weights)
+            costs = stage_costs(model, clip, args.batch, temporal)
+            reports = {
+                method: end_to_end(model, clip, method, args.batch) for method in dict.fromkeys([temporal, "frame"])
+            }
+            print_speed(weights or "the shipped model (Keras, XLA)", costs, reports)
+
+
+def print_speed(name: str, costs: dict[str, tuple[float, float]], reports: dict) -> None:
+    """The stage table (alone, and within the run of the first report) and the end-to-end lines."""
+    from colorization.video.pipeline import CORES
+    from colorization.video.threads import STAGES, WAITS
+
+    first = next(iter(reports.values()))
+    print(f"\n{name}: ms per frame, each stage alone (wall, processor) and within the {first.method} run (wall)")
+    print(f"{'stage':<32} {'alone':>8} {'cpu':>8} {'in run':>8}")
+    for stage in (*STAGES, *WAITS):
+        alone = " ".join(f"{value:>8.1f}" for value in costs[stage]) if stage in costs else " " * 17
+        print(f"{stage:<32} {alone} {1000 * first.stages.get(stage, 0.0) / first.frames:>8.1f}")
+    total = sum(cpu for _, cpu in costs.values())
+    network = costs["network"][1]
+    print(f"{'sum of the stages alone':<32} {'':>8} {total:>8.1f}")
     print(
-        f"\nSpeed at {width}x{height}, {round(args.seconds * FPS)} frames, batch {args.batch}, "
-        f"Keras {keras.__version__} on {keras.backend.backend()}, {CORES} CPU cores"
+        f"bound on {CORES} cores of its own: {1000 * CORES / total:.1f} frames/s (all stages), "
+        f"{1000 * CORES / network:.1f} frames/s (the network alone, {100 * network / total:.0f} % of the work)"
     )
+    for method, report in reports.items():
+        cpu = 1000 * report.cpu_seconds / report.frames
+        print(
+            f"end to end ({method}): {report.fps:.2f} frames/s here; {cpu:.0f} processor ms per frame, "
+            f"{cpu / total:.2f} x the stages alone, so {1000 * CORES / cpu:.1f} frames/s on {CORES} cores of its own"
+        )
+
+
+def print_rates(rates: dict[str, float]) -> None:
+    """The --no-ffmpeg table: frames/s of each stage and of the pipeline, against the network's."""
     print(f"{'stage':<28} {'frames/s':>9} {'/ network':>10}")
     for name, value in rates.items():
         print(f"{name:<28} {value:>9.1f} {value / rates['network']:>10.2f}")
@@ -223,6 +282,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8, help="frames per network call")
     parser.add_argument("--temporal", help="the stabilizer (default: colorization.video.temporal.DEFAULT)")
     parser.add_argument("--no-ffmpeg", action="store_true", help="speed without decoding and encoding (no PyAV)")
+    parser.add_argument(
+        "--weights", nargs="*", default=[], metavar="FILE", help="also time these models (.keras, .onnx: e.g. int8)"
+    )
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()

@@ -13,7 +13,8 @@ alpha**25 <= 0.1 keeps a step's response within one second at 25 fps, so alpha <
 flow algorithms, to choose the defaults by the same rule.
 
 Run:  .venv/bin/python benchmarks/video_stability.py [--seconds 2] [--photos astronaut coffee] [--sweep]
-      [--jobs N] [--csv table.csv]     (the shipped paper model; --jobs: clips in parallel processes)
+      [--jobs N] [--csv table.csv] [--weights FILE]     (default: the shipped paper model; --jobs: clips in
+      parallel processes; --weights: another network, e.g. an int8 export, scored by the same rule)
 """
 
 from __future__ import annotations
@@ -65,21 +66,21 @@ def make_clip(kind: str, old: bool, photo: str, seconds: float, seed: int, photo
     return itertools.chain(clip_with_truth("pan", half, photo=photo), clip_with_truth("pan", half, photo=other))
 
 
-def score(spec, seconds: float, seed: int, photos, sweep: bool) -> pd.DataFrame:
+def score(spec, seconds: float, seed: int, photos, sweep: bool, weights: str | None = None) -> pd.DataFrame:
     """One clip's rows (a worker's task: loads the model once per process)."""
     from colorization.evaluation.temporal import compare_methods
 
     name, kind, old, photo = spec
     clip = make_clip(kind, old, photo, seconds, seed, photos)
-    return compare_methods(model(), {name: clip}, methods(sweep))
+    return compare_methods(model(weights), {name: clip}, methods(sweep))
 
 
 @functools.cache
-def model():
-    """The shipped paper model, loaded once per process."""
+def model(weights: str | None = None):
+    """The network in ``weights`` (default: the shipped paper model), loaded once per process."""
     import colorization as cz
 
-    return cz.load_weights()
+    return cz.load_weights(weights)
 
 
 def report(table: pd.DataFrame) -> None:
@@ -110,10 +111,11 @@ def main(argv=None) -> None:
     parser.add_argument("--sweep", action="store_true", help="also flow at other alphas and flow algorithms")
     parser.add_argument("--jobs", type=int, default=1, help="clips scored in parallel processes")
     parser.add_argument("--csv", help="also write the table here")
+    parser.add_argument("--weights", help="the network: a .keras or .onnx file (default: the shipped paper model)")
     args = parser.parse_args(argv)
     specs = clip_specs(args.photos, args.seconds)
     start = time.perf_counter()
-    task = (args.seconds, args.seed, args.photos, args.sweep)
+    task = (args.seconds, args.seed, args.photos, args.sweep, args.weights)
     if args.jobs > 1:
         with ProcessPoolExecutor(args.jobs) as pool:
             parts = list(pool.map(score, specs, *(itertools.repeat(value) for value in task)))

@@ -15,10 +15,8 @@ Two modes:
 The data path is: image -> 256x256 sRGB (uint8) -> L (:func:`colorization.fast.lab_lut.lightness`)
 -> scaled L -> network -> ab / 128 -> ab (at a vividness: :mod:`colorization.vividness`) -> Lab -> sRGB.
 
-Memory follows the rule of :mod:`colorization.io.images` (``PEAK_BYTES_PER_PIXEL`` times
-the source's pixels, whatever its shape, in both modes); a batch holds its images and
-their results at once, so callers keep a batch's pixels within the same budget
-(:func:`pixel_batches`).
+Memory follows the rule of :mod:`colorization.io.images`; a batch holds its images (and, from
+:func:`colorize_batch`, their results) at once: callers keep its pixels within that budget (:func:`pixel_batches`).
 """
 
 from __future__ import annotations
@@ -30,7 +28,9 @@ import numpy as np
 
 from colorization import lab
 from colorization import vividness as vividness_module
-from colorization.fast import lab_lut
+from colorization.fast import lab_lut, recombine
+from colorization.fast.png import write_png
+from colorization.fast.recombine import neutral_gray as neutral_gray  # re-exported: the package's name for it
 from colorization.io.images import MAX_PIXELS, LoadedImage, as_loaded, load_image, to_uint8
 from colorization.io.preprocess import PAPER_SIZE, paper_crop, resize
 
@@ -167,32 +167,13 @@ def decode_many(prediction: RawPrediction, values) -> list[np.ndarray]:
     return decoded
 
 
-NEUTRAL_CHUNK = 1 << 18  # pixels per step of neutral_gray: its float64 temporaries stay small
-
-
-def neutral_gray(rgb: np.ndarray) -> np.ndarray:
-    """The uint8 gray image with ``rgb``'s lightness and R = G = B exactly (ab = 0).
-
-    Pixel by pixel (L -> Lab (L, 0, 0) -> sRGB), in chunks of :data:`NEUTRAL_CHUNK` pixels.
-    """
-    rgb = np.asarray(rgb)
-    pixels = rgb.reshape(-1, 3)  # a copy only if ``rgb`` is not contiguous
-    gray = np.empty(len(pixels), np.uint8)
-    for start in range(0, len(pixels), NEUTRAL_CHUNK):
-        lab_part = np.zeros((min(NEUTRAL_CHUNK, len(pixels) - start), 3), dtype=np.float32)
-        lab_part[:, 0] = lab_lut.lightness(pixels[start : start + NEUTRAL_CHUNK])
-        gray[start : start + len(lab_part)] = to_uint8(lab.lab_to_rgb(lab_part).mean(axis=-1))
-    return np.repeat(gray.reshape(rgb.shape[:2])[..., None], 3, axis=-1)
-
-
 def render(rgb: np.ndarray, ab: np.ndarray) -> np.ndarray:
-    """Join the lightness of ``rgb`` (any size) with ``ab`` scaled to its size.
+    """Join the lightness of ``rgb`` (any size) with ``ab`` scaled to its size: (H, W, 3) uint8 sRGB.
 
     The one way the package turns predicted chroma into a picture (the CLI, the app,
-    evaluation and the figures all call it): :func:`colorization.fast.lab_lut.render`,
-    except that an all-zero ``ab`` gives the exactly neutral image
-    (:func:`neutral_gray`), since the fast float32 Lab -> sRGB path leaves R, G, B off
-    by one code value on ~1% of neutral pixels.
+    evaluation and the figures all call it): :func:`colorization.fast.recombine.render`
+    (an all-zero ``ab`` gives the exactly neutral image, :func:`neutral_gray`);
+    :meth:`Prediction.save_png` writes the same pixels band by band.
 
     Parameters
     ----------
@@ -200,37 +181,57 @@ def render(rgb: np.ndarray, ab: np.ndarray) -> np.ndarray:
         The image whose L is kept exactly.
     ab : ndarray, shape (h, w, 2)
         Predicted chroma, at any resolution.
-
-    Returns
-    -------
-    ndarray, shape (H, W, 3), uint8 sRGB.
     """
-    if not np.any(ab):
-        return neutral_gray(rgb)
-    return lab_lut.render(rgb, ab)
+    return recombine.render(rgb, ab)
 
 
-def colorize_batch(
+@dataclass
+class Prediction:
+    """An image's predicted chroma, before rendering (:func:`predict_batch`).
+
+    ``rgb``: the pixels whose L the result keeps (the image; in paper mode its 256x256 crop),
+    ``ab``: the network's ab for them, ``alpha``: the source's opacity (cropped alike) or None.
+    """
+
+    rgb: np.ndarray
+    ab: np.ndarray
+    alpha: np.ndarray | None = None
+
+    def colorized(self) -> Colorized:
+        """The result, whole, in memory (:func:`render`)."""
+        return Colorized(render(self.rgb, self.ab), self.alpha)
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` of the result (RGB, or RGBA with the alpha), as :meth:`colorized` has them."""
+        band = recombine.render_rows(self.rgb, self.ab, start, stop)
+        return band if self.alpha is None else np.dstack([band, to_uint8(self.alpha[start:stop])])
+
+    def save_png(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write the result as a PNG atomically, band by band (:func:`colorization.fast.png.write_png`): a few
+        bands are held, never the whole result, while rendering, filtering and deflating overlap on all cores."""
+        return write_png(path, self.rows, self.rgb.shape[:2] + (3 if self.alpha is None else 4,), overwrite)
+
+
+def predict_batch(
     model, images: list[LoadedImage], mode: str = "full", vividness: float | None = None
-) -> list[Colorized]:
-    """Colorize several images with one network call (``vividness``: as :func:`predict_ab`).
-
-    The images and their results are all in memory at once: keep a batch's pixels within
-    the guard's budget (:func:`pixel_batches`), as for one image.
-    """
+) -> list[Prediction]:
+    """Predict the chroma of several images with one network call (``vividness``: as :func:`predict_ab`)."""
     _check_mode(mode)
     if not images:
         return []
     views = np.stack([network_view(image.rgb, mode) for image in images])
     ab = predict_ab(model, views, vividness)
-    results = []
-    for image, view, ab_one in zip(images, views, ab, strict=True):
-        if mode == "paper":
-            alpha = None if image.alpha is None else paper_crop(image.alpha, PAPER_SIZE)
-            results.append(Colorized(render(view, ab_one), alpha))
-        else:
-            results.append(Colorized(render(image.rgb, ab_one), image.alpha))
-    return results
+    if mode == "paper":
+        crops = [None if image.alpha is None else paper_crop(image.alpha, PAPER_SIZE) for image in images]
+        return [Prediction(*parts) for parts in zip(views, ab, crops, strict=True)]
+    return [Prediction(image.rgb, ab_one, image.alpha) for image, ab_one in zip(images, ab, strict=True)]
+
+
+def colorize_batch(
+    model, images: list[LoadedImage], mode: str = "full", vividness: float | None = None
+) -> list[Colorized]:
+    """Colorize several images with one network call (:func:`predict_batch`, then :meth:`Prediction.colorized`)."""
+    return [prediction.colorized() for prediction in predict_batch(model, images, mode, vividness)]
 
 
 def pixel_batches(pixel_counts: list[int], max_images: int, max_pixels: int = MAX_PIXELS) -> list[list[int]]:

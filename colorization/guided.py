@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 
 from colorization.colorize import Colorized, network_view, predict_ab, render
-from colorization.hints.levin import levin_ab_for_image
 from colorization.hints.points import Hint, hint_planes, load_hints, parse_hints
 from colorization.io.images import LoadedImage
 
@@ -72,6 +71,8 @@ def colorize_guided(
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     points = as_hints(hints, image.rgb.shape[:2])
     if method == "levin":
+        from colorization.hints.levin import levin_ab_for_image  # scipy's sparse solver: imported when used
+
         ab = levin_ab_for_image(image.rgb, points)
     else:
         if model is None:

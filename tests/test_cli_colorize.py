@@ -379,11 +379,12 @@ def test_unreadable_sub_folder_is_one_line(tmp_path, monkeypatch):
 
 def test_output_written_meanwhile_is_skipped_not_overwritten(tmp_path):
     from colorization.cli.colorize import Job, _save
-    from colorization.colorize import Colorized
+    from colorization.colorize import Prediction
 
     target = tmp_path / "a.png"
     target.write_bytes(b"another process")
-    kind, line = _save(Job(tmp_path / "a.jpg", target), Colorized(np.zeros((2, 2, 3), np.uint8)), overwrite=False)
+    prediction = Prediction(np.zeros((2, 2, 3), np.uint8), np.zeros((2, 2, 2), np.float32))
+    kind, line = _save(Job(tmp_path / "a.jpg", target), prediction, overwrite=False)
     assert kind == "skipped" and "exists" in line and target.read_bytes() == b"another process"
 
 
@@ -475,7 +476,7 @@ def test_a_bad_vividness_is_one_usage_error_before_any_work(value, tmp_path, cap
 
 
 @pytest.mark.parametrize(("extra", "passed"), [([], None), (["--vividness", "2.5"], 2.5)])
-def test_vividness_reaches_colorize_batch_and_none_means_the_models_default(
+def test_vividness_reaches_predict_batch_and_none_means_the_models_default(
     extra, passed, tmp_path, model_file, monkeypatch
 ):
     import importlib
@@ -485,9 +486,9 @@ def test_vividness_reaches_colorize_batch_and_none_means_the_models_default(
 
     def recording(model, images, mode="full", vividness=None):
         calls.append(vividness)
-        return [colorize_module.Colorized(image.rgb, image.alpha) for image in images]
+        return [colorize_module.Prediction(image.rgb, np.zeros((8, 8, 2), np.float32), image.alpha) for image in images]
 
-    monkeypatch.setattr(colorize_module, "colorize_batch", recording)
+    monkeypatch.setattr(colorize_module, "predict_batch", recording)
     source = _image(tmp_path / "photo.png")
     assert main(["colorize", str(source), "-o", str(tmp_path / "out"), "--weights", str(model_file), *extra]) == 0
     assert calls == [passed]

@@ -109,7 +109,8 @@ def test_render_in_strips_and_tiles_is_the_per_pixel_formula(shape, ab_shape):
 
 
 def test_neutral_gray_in_chunks_is_the_formula(real_photos):
-    from colorization.colorize import NEUTRAL_CHUNK, neutral_gray
+    from colorization.colorize import neutral_gray
+    from colorization.fast.recombine import NEUTRAL_CHUNK
     from colorization.io.images import to_uint8
 
     photo = np.concatenate([real_photos["coffee.png"]] * 2)  # 800 x 600: more pixels than one chunk

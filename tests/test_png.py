@@ -23,7 +23,7 @@ def test_round_trip_through_pillow(shape, real_photos):
 
 
 def test_strips_are_used_and_compress(real_photos, monkeypatch):
-    monkeypatch.setattr(png, "_STRIP_BYTES", 50_000)  # force many parallel pieces
+    monkeypatch.setattr(png, "_BAND_BYTES", 50_000)  # force many parallel bands
     photo = np.asarray(Image.fromarray(real_photos["astronaut.png"]).resize((900, 700)))
     data = png.encode_png(photo)
     np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(data))), photo)

@@ -18,7 +18,7 @@ import pytest
 import colorization as cz
 from colorization import lab
 from colorization.colorize import RawPrediction, decode, network_view, predict_ab, render
-from colorization.fast import lab_lut
+from colorization.fast import lab_lut, recombine
 from colorization.metrics.vividness import colorfulness
 from colorization.vividness import AS_TRAINED, LIMITS, check_vividness, chroma_gain, default_of
 
@@ -81,7 +81,7 @@ def test_rendered_at_vividness_3_the_photo_keeps_its_lightness_and_its_hues(phot
     ab = lab.rgb_to_lab(photo)[..., 1:].astype(np.float32)  # the photo's own colours, tripled below
     wanted = chroma_gain(ab, 3.0)
     out = render(photo, wanted)
-    clipped = lab_lut.render(photo, wanted, keep_lightness=False)  # what plain clipping would give
+    clipped = recombine.render(photo, wanted, keep_lightness=False)  # what plain clipping would give
     lightness_error = np.abs(lab_lut.lightness(out) - lab_lut.lightness(photo))
     assert lightness_error.max() < 0.5  # exactly its L, to 8-bit rounding (one code value is >= 0.2 L)
     assert np.abs(lab_lut.lightness(clipped) - lab_lut.lightness(photo)).max() > 5  # clipping would shift it

@@ -21,7 +21,8 @@ from colorization.cli.common import CommandError, ReaderGone, add_output_options
 COMMANDS = ("download", "prepare", "train", "colorize", "video", "evaluate", "export")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; with ``argv`` naming one, of that one only (its modules alone are imported)."""
     parser = argparse.ArgumentParser(
         prog="colorization",
         description="Automatic colorization of grayscale photographs with the paper's CNN in CIE Lab. "
@@ -29,14 +30,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
+    for name in argv[:1] if argv and argv[0] in COMMANDS else COMMANDS:
         importlib.import_module(f"colorization.cli.{name}").add_parser(subparsers)
         add_output_options(subparsers.choices[name])
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         with one_line_warnings(args.command), backend_logs(args.verbose):
             return int(args.run(args) or 0)

@@ -23,7 +23,7 @@ from colorization.cli.common import (
 )
 from colorization.cli.guided import add_guided_options, colorize_guided_jobs, guided
 from colorization.io.files import SameFileIndex, same_file
-from colorization.io.images import IMAGE_SUFFIXES, MAX_PIXELS, ImageError, load_image, save_png
+from colorization.io.images import IMAGE_SUFFIXES, MAX_PIXELS, ImageError, load_image
 
 DESCRIPTION = """Colorize images with the paper's network. Output: OUTDIR/<input stem>.png (images found in a
 folder keep their sub-folders under OUTDIR). The path of each file written is printed on stdout, one per line;
@@ -242,7 +242,7 @@ def _colorize_jobs(model, jobs: list[Job], args, outcome: Outcome) -> None:
     """
     from tqdm import tqdm
 
-    from colorization.colorize import colorize_batch
+    from colorization.colorize import predict_batch
 
     batches = [jobs[i : i + args.batch_size] for i in range(0, len(jobs), args.batch_size)]
     saves = []
@@ -267,7 +267,7 @@ def _colorize_jobs(model, jobs: list[Job], args, outcome: Outcome) -> None:
             for error in errors:
                 report("failed", error)
             if loaded:
-                results = colorize_batch(model, [image for _, image in loaded], args.mode, args.vividness)
+                results = predict_batch(model, [image for _, image in loaded], args.mode, args.vividness)
                 saves += [
                     (job, pool.submit(_save, job, result, args.overwrite))
                     for (job, _), result in zip(loaded, results, strict=True)
@@ -287,12 +287,12 @@ def _load_batch(jobs: list[Job], max_pixels: int):
     return loaded, errors
 
 
-def _save(job: Job, result, overwrite: bool) -> tuple[str, str]:
-    """Write one result: ("done", "") or ("skipped" or "failed", the line saying why)."""
+def _save(job: Job, prediction, overwrite: bool) -> tuple[str, str]:
+    """Render and write one result band by band: ("done", "") or ("skipped" or "failed", the line saying why)."""
     from colorization.io.files import OutputExistsError
 
     try:
-        save_png(job.target, result.rgb, result.alpha, overwrite=overwrite)
+        prediction.save_png(job.target, overwrite=overwrite)
     except OutputExistsError:
         return "skipped", f"{job.source}: skipped, {job.target} exists (use --overwrite to replace it)"
     except OSError as error:

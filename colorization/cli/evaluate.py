@@ -21,6 +21,9 @@ the train split) on one split with every metric of the package, and write into D
   summary.json      mean and median per method and metric, with provenance
   summary.md        the summary as a Markdown table (also printed on stdout)
 
+--categories or --content-group score only those categories' images of the split
+(the mean-ab baseline stays the whole train split's).
+
 DIR and the --cache folder must be new, empty or made by colorization (for results,
 for a cache); any other non-empty folder is refused before any work, unless
 --overwrite.
@@ -33,6 +36,13 @@ def _ab_pair(text: str) -> tuple[float, float]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected two numbers like 1.5,12.0, got {text!r}") from None
     return a, b
+
+
+def _names(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected category names like Leopards,dalmatian, got {text!r}")
+    return names
 
 
 # The same as colorization.evaluation's (a test checks); literal here so that
@@ -62,6 +72,15 @@ def add_parser(subparsers) -> None:
         choices=RESOLUTIONS,
         default="paper",
         help="paper: the 256x256 paper crop (default); full: each image at its own size",
+    )
+    chosen = parser.add_mutually_exclusive_group()
+    chosen.add_argument(
+        "--categories", type=_names, metavar="A,B", help="evaluate only these categories' images (comma-separated)"
+    )
+    chosen.add_argument(
+        "--content-group",
+        metavar="GROUP",
+        help="evaluate only a content group's categories (colorization.data.categories, e.g. animals)",
     )
     parser.add_argument("--limit", type=positive_int, metavar="N", help="evaluate only N images, spread over the split")
     parser.add_argument(
@@ -123,10 +142,12 @@ def _output_folder(args) -> Path:
     """The output folder, after checking before any work what can be checked at once.
 
     Refused: an output or cache folder colorization may not write into (unless
-    --overwrite), existing results (unless --overwrite), an unusable --manifest.
+    --overwrite), existing results (unless --overwrite), an unusable --manifest, an unknown
+    --content-group.
     """
     from colorization.cli.common import CommandError
     from colorization.data.cache import check_cache_folder
+    from colorization.data.categories import check_content_group
     from colorization.data.manifest import read_manifest
     from colorization.evaluation import existing_results
     from colorization.evaluation.tables import results_folder
@@ -138,6 +159,8 @@ def _output_folder(args) -> Path:
     if found and not args.overwrite:
         raise CommandError(f"{found[0]}: exists (use --overwrite to replace it)")
     try:
+        if args.content_group is not None:
+            check_content_group(args.content_group)
         results_folder(out, overwrite=args.overwrite, check_only=True)
         if args.cache:
             check_cache_folder(args.cache, overwrite=args.overwrite)
@@ -173,6 +196,8 @@ def _data(args):
             workers=args.workers,
             progress=show_progress(args),
             overwrite=args.overwrite,
+            categories=args.categories,
+            content_group=args.content_group,
         )
     except (ValueError, OSError) as error:
         raise CommandError(one_line(error)) from None
@@ -186,11 +211,18 @@ def _data(args):
     say(
         args,
         f"{data.source} ({data.origin}): evaluating {len(data.items)} of {data.available} images of split "
-        f"{data.split!r} at {args.resolution} resolution; excluded by the manifest: {excluded['total']} "
-        f"({excluded['grayscale']} grayscale, {excluded['unreadable']} unreadable, "
+        f"{data.split!r}{_of_chosen(data)} at {args.resolution} resolution; excluded by the manifest: "
+        f"{excluded['total']} ({excluded['grayscale']} grayscale, {excluded['unreadable']} unreadable, "
         f"{excluded['other_excluded']} other); undecodable: {described['undecodable_in_split']}",
     )
     return data
+
+
+def _of_chosen(data) -> str:
+    """`` of content group animals (14 categories)`` when categories were chosen, else nothing."""
+    from colorization.data.categories import describe_choice
+
+    return f" of {describe_choice(data.categories, data.content_group)}" if data.categories else ""
 
 
 def _write(results, out: Path, overwrite: bool) -> dict:

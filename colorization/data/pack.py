@@ -212,3 +212,11 @@ def cache_from_pack(
         extra_meta={"origin": f"pack {pack.path}", "manifest_hash": manifest_hash(pack.manifest)},
         overwrite=overwrite,
     )
+
+
+def pack_cache_folder(pack: Pack, cache_dir: str | Path | None = None) -> Path:
+    """Where training and evaluation decode ``pack``: ``cache_dir``, or by default
+    ``<data dir>/cache/pack-<the pack's folder name>`` (the pack's own folder may be read-only)."""
+    from colorization.data.paths import data_dir
+
+    return Path(cache_dir) if cache_dir else data_dir() / "cache" / f"pack-{pack.path.parent.name}"

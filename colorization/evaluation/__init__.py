@@ -12,6 +12,7 @@ claims        the paper's six claims as measurements (notebook 04)
 image_claims  the two claims that need the network on images (small details, fragments)
 verdicts      the one rule that turns a claim's measurements into a verdict
 vividness_sweep  each model's default vividness, chosen on the validation split (notebook 03)
+finetune      a fine-tuned model against the model it started from (``python -m colorization.evaluation.finetune``)
 
 From a notebook::
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from colorization.data.categories import CONTENT_GROUPS, group_of
 from colorization.evaluation.image_claims import claim_fragments, claim_small_details, fragment_views
 from colorization.evaluation.verdicts import Verdict, bootstrap_ci, decide, write_verdicts
 
@@ -38,30 +39,8 @@ __all__ = [  # the claims, in the paper's order, and what notebook 04 reads them
 
 SAND_IMAGE_MIN_SHARE = 0.05  # an image counts as a sand scene if >= 5% of its pixels are sand-like
 
-# Caltech categories standing for the paper's content groups (claim 1) and for
-# objects that come in many colours (claim 4). Names present in neither data set
-# are simply absent from the table.
-CONTENT_GROUPS = {
-    "portraits": ("Faces", "Faces_easy", "portrait", "253.faces-easy-101", "159.people"),
-    "animals": (
-        "Leopards",
-        "dalmatian",
-        "elephant",
-        "kangaroo",
-        "llama",
-        "panda",
-        "rhino",
-        "wild_cat",
-        "beaver",
-        "emu",
-        "flamingo",
-        "hedgehog",
-        "platypus",
-        "rooster",
-        "animal",
-    ),
-    "landscapes": ("joshua_tree", "pyramid", "bonsai", "sunflower", "water_lilly", "lotus", "scene"),
-}
+# Objects that come in many colours (claim 4); the content groups (claim 1) are
+# colorization.data.categories'. Names present in neither data set are simply absent.
 MANY_COLOUR_CATEGORIES = (
     "soccer_ball",
     "umbrella",
@@ -87,13 +66,6 @@ def paired(per_image: pd.DataFrame, metric: str, method: str, baseline: str) -> 
     out = pd.DataFrame({method: table[method], baseline: table[baseline]})
     out["difference"] = out[method] - out[baseline]
     return out.reset_index()
-
-
-def group_of(category: str, groups: dict = CONTENT_GROUPS) -> str | None:
-    for group, members in groups.items():
-        if category in members or category.lower() in (m.lower() for m in members):
-            return group
-    return None
 
 
 def claim_plausible(per_image: pd.DataFrame, method: str = "model", baseline: str = "gray") -> list[Verdict]:

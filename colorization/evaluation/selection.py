@@ -37,8 +37,12 @@ class EvalData:
         The images evaluated, in order: ``row`` (cache row), ``relpath``,
         ``category``, ``path``.
     available : int
-        Decodable images of the split before ``limit``.
+        Decodable images of the split (of the chosen categories) before ``limit``.
     limit : int or None
+    categories : tuple of str or None
+        The categories evaluated (None: all), e.g. a content group's
+        (:func:`colorization.data.categories.chosen_categories`).
+    content_group : str or None
     """
 
     source: str
@@ -50,6 +54,8 @@ class EvalData:
     items: pd.DataFrame
     available: int
     limit: int | None = None
+    categories: tuple[str, ...] | None = None
+    content_group: str | None = None
 
     @property
     def manifest_hash(self) -> str:
@@ -73,6 +79,7 @@ class EvalData:
         }
 
     def describe(self) -> dict:
+        chosen = {"categories": list(self.categories), "content_group": self.content_group} if self.categories else {}
         return {
             "source": self.source,
             "origin": self.origin,
@@ -82,6 +89,7 @@ class EvalData:
             "images_in_split": self.available,
             "images_evaluated": int(len(self.items)),
             "limit": self.limit,
+            **chosen,
             **self.exclusions(),
         }
 
@@ -107,6 +115,8 @@ def load_data(
     workers: int | None = None,
     progress: bool = True,
     overwrite: bool = False,
+    categories: list[str] | None = None,
+    content_group: str | None = None,
 ) -> EvalData:
     """Manifest, cache and the images of ``split`` to evaluate.
 
@@ -128,9 +138,12 @@ def load_data(
         Where the paper-cropped cache is (re)used; default
         ``<data dir>/cache/<source>-<manifest hash[:12]>``. It must be new, empty or a
         cache (:mod:`colorization.data.cache`) unless ``overwrite``.
+    categories, content_group : optional
+        Evaluate only these categories' images, or a content group's
+        (:func:`colorization.data.categories.chosen_categories`); each keeps its split.
 
     Raises ``ValueError`` (one line) for an unknown split, an unusable manifest, a cache
-    folder that is not one, or no usable images.
+    folder that is not one, an unknown category or content group, or no usable images.
     """
     from colorization.data import paths
     from colorization.data.cache import build_cache
@@ -143,12 +156,57 @@ def load_data(
     table = _manifest(src, manifest, seed, workers, progress)
     if manifest is not None:
         seed = None  # the given manifest's own split, whatever seed made it
+    chosen = _chosen(table, f"{src.name} ({src.origin})", categories, content_group)  # before decoding
     default = paths.data_dir(data_dir) / "cache" / f"{src.name}-{manifest_hash(table)[:12]}"
     cache = build_cache(
         table, cache_dir or default, workers=workers, kind="thread", progress=progress, overwrite=overwrite
     )
-    items, available = _split_items(f"{src.name} ({src.origin})", table, cache, split, limit)
-    return EvalData(src.name, src.origin, split, seed, table, cache, items, available, limit)
+    return _eval_data(src.name, src.origin, split, seed, table, cache, limit, chosen, content_group)
+
+
+def load_pack_data(
+    pack,
+    *,
+    split: str = "test",
+    limit: int | None = None,
+    cache_dir: str | Path | None = None,
+    categories: list[str] | None = None,
+    content_group: str | None = None,
+) -> EvalData:
+    """The images of a JPEG pack (``colorization prepare``'s ``pack.npz``, or its folder) to evaluate
+    at paper resolution, in the pack's own manifest split: a GPU machine has the pack, not the files.
+
+    They are decoded into the cache training uses (:func:`colorization.data.pack.pack_cache_folder`),
+    so an evaluation after a training run decodes nothing. Raises ``ValueError`` as :func:`load_data`.
+    """
+    from colorization.data.cache import check_cache_folder
+    from colorization.data.pack import cache_from_pack, load_pack, pack_cache_folder
+
+    if split not in SPLIT_CHOICES:
+        raise ValueError(f"split must be one of {SPLIT_CHOICES}, got {split!r}")
+    try:
+        pack = load_pack(pack)
+    except (OSError, KeyError) as error:
+        raise ValueError(f"{pack}: cannot read the pack ({error})") from None
+    table = pack.manifest.assign(path="")  # the files are not here: paper resolution only
+    chosen = _chosen(table, f"pack {pack.path}", categories, content_group)
+    folder = check_cache_folder(pack_cache_folder(pack, cache_dir))
+    cache = cache_from_pack(pack, folder, kind="thread", progress=False)
+    return _eval_data("pack", f"pack {pack.path}", split, None, table, cache, limit, chosen, content_group)
+
+
+def _chosen(table: pd.DataFrame, where: str, categories, content_group) -> tuple[str, ...] | None:
+    """The categories chosen among the manifest's usable images' (None: all)."""
+    from colorization.data.categories import chosen_categories
+    from colorization.data.manifest import usable
+
+    return chosen_categories(usable(table)["category"], categories=categories, content_group=content_group, where=where)
+
+
+def _eval_data(name, origin, split, seed, table, cache, limit, chosen, content_group) -> EvalData:
+    """:class:`EvalData` of the split's decodable images of the ``chosen`` categories (None: all)."""
+    items, available = _split_items(f"{name} ({origin})", table, cache, split, limit, chosen)
+    return EvalData(name, origin, split, seed, table, cache, items, available, limit, chosen, content_group)
 
 
 def _manifest(src, manifest, seed: int, workers, progress: bool) -> pd.DataFrame:
@@ -172,15 +230,19 @@ def _manifest(src, manifest, seed: int, workers, progress: bool) -> pd.DataFrame
     return table
 
 
-def _split_items(name: str, table: pd.DataFrame, cache, split: str, limit: int | None) -> tuple[pd.DataFrame, int]:
-    """(the images to evaluate, how many decodable images the split has)."""
-    index = cache.index[cache.index["ok"]]
+def _split_items(name: str, table: pd.DataFrame, cache, split: str, limit: int | None, categories=None):
+    """(the images to evaluate, how many decodable images the split has), of ``categories`` if given."""
+    from colorization.data.categories import describe_choice
+
+    chosen = cache.index if categories is None else cache.index[cache.index["category"].isin(categories)]
+    index = chosen[chosen["ok"]]
     if split != "all":
         index = index[index["split"] == split]
     if index.empty:
-        decodable = cache.index.loc[cache.index["ok"], "split"].value_counts()
+        decodable = chosen.loc[chosen["ok"], "split"].value_counts()
         counts = ", ".join(f"{part} {int(decodable.get(part, 0))}" for part in SPLIT_CHOICES[:3])
-        raise ValueError(f"{name}: no usable images in split {split!r} (decodable images per split: {counts})")
+        of = "" if categories is None else f" of {describe_choice(categories)}"
+        raise ValueError(f"{name}: no usable images{of} in split {split!r} (decodable images per split: {counts})")
     picked = index.iloc[select_evenly(len(index), limit)]
     where = dict(zip(table["relpath"], table["path"], strict=True))
     items = pd.DataFrame(

@@ -1,19 +1,20 @@
 """Fast CIE Lab for full-resolution images: L of a photo, and Lab -> 8-bit sRGB.
 
 Inference joins the network's ab with the photo's *own* L at its own size, which
-for a 12-megapixel photo means tens of millions of values per step. These two
-functions implement the same formulas and constants as :mod:`colorization.lab`
-(scikit-image's), but in float32, with lookup tables for the transfer curves,
-on strips of rows that stay in cache, spread over all CPU cores; tests hold them
-to scikit-image (L within 0.01, sRGB within one code value).
+for a 12-megapixel photo means tens of millions of values per step. These functions
+implement the same formulas and constants as :mod:`colorization.lab` (scikit-image's),
+but in float32, with lookup tables for the transfer curves, on bands of rows that stay
+in cache, spread over all CPU cores (:mod:`colorization.fast.bands`); tests hold them to
+scikit-image (L within 0.01, sRGB within one code value). The per-band steps
+(:func:`luminance`, :func:`f_of_luminance`, :func:`lab_to_srgb8_rows`) are what
+:mod:`colorization.fast.recombine` renders a colorization with.
 """
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
+from colorization.fast.bands import for_each_band
 from colorization.lab import LAB_EPSILON, LAB_KAPPA, RGB_FROM_XYZ, WHITE_D65, XYZ_FROM_RGB, as_float_rgb
 
 
@@ -22,10 +23,12 @@ def _srgb_to_linear(c):
     return np.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
 
 
-# Lookup tables: integer sRGB code -> linear light, float32 (exact for integer input).
-_LINEAR_LUT = {
-    np.dtype(np.uint8): _srgb_to_linear(np.arange(256) / 255.0).astype(np.float32),
-    np.dtype(np.uint16): _srgb_to_linear(np.arange(65536) / 65535.0).astype(np.float32),
+_Y_WEIGHTS = XYZ_FROM_RGB[1].astype(np.float32)  # the Y row of RGB -> XYZ; WHITE_D65[1] == 1
+# Lookup tables: integer sRGB code -> its channel's share of the luminance Y, float32: the exact
+# float32 products linear(code) * weight (linear light itself is exact for integer input).
+_Y_SHARE_LUTS = {
+    dtype: _srgb_to_linear(np.arange(codes) / (codes - 1.0)).astype(np.float32)[None, :] * _Y_WEIGHTS[:, None]
+    for dtype, codes in ((np.dtype(np.uint8), 256), (np.dtype(np.uint16), 65536))
 }
 
 
@@ -35,37 +38,39 @@ def lightness(rgb: np.ndarray) -> np.ndarray:
     L depends on the relative luminance Y alone, so a and b need not be computed;
     for uint8/uint16 input the sRGB decoding is a table lookup, and Y -> L another
     (over Y quantized to 1/65535: |error| < 0.007 in L, as the steepest point of
-    L(Y) has slope 903). Work is spread over strips of rows and all CPU cores. Same
+    L(Y) has slope 903). Work is spread over bands of rows and all CPU cores. Same
     formulas and constants as :func:`colorization.lab.rgb_to_lab`.
     """
     rgb = np.asarray(rgb)
     if rgb.ndim < 1 or rgb.shape[-1] != 3:
         raise ValueError(f"expected an RGB array of shape (..., 3), got {rgb.shape}")
-    rgb = _as_lut_input(rgb)
-    if rgb.ndim != 3:  # a single pixel row or a batch: no strips
-        out = np.empty(rgb.shape[:-1], dtype=np.float32)
-        _lightness_rows(rgb, out)
-        return out
+    rgb = as_lut_input(rgb)
+    if rgb.ndim != 3:  # a single pixel row or a batch: no bands
+        return _L_FROM_Y_LUT[_y_index(luminance(rgb))]
     out = np.empty(rgb.shape[:2], dtype=np.float32)
-    _map_row_strips(_lightness_rows, rgb, out)
+
+    def band(start: int, stop: int) -> None:
+        out[start:stop] = _L_FROM_Y_LUT[_y_index(luminance(rgb[start:stop]))]
+
+    for_each_band(band, *rgb.shape[:2])
     return out
 
 
-def _luminance_rows(rgb) -> np.ndarray:
-    """Relative luminance Y (white = 1) of a strip, float32, clipped to [0, 1]."""
-    weights = XYZ_FROM_RGB[1].astype(np.float32)  # the Y row; WHITE_D65[1] == 1
-    lut = _LINEAR_LUT.get(rgb.dtype)
-    if lut is not None:
-        y = lut[rgb[..., 0]] * weights[0]
-        y += lut[rgb[..., 1]] * weights[1]
-        y += lut[rgb[..., 2]] * weights[2]
+def luminance(rgb) -> np.ndarray:
+    """Relative luminance Y (white = 1) of sRGB pixels (:func:`as_lut_input`), float32, clipped to [0, 1]."""
+    shares = _Y_SHARE_LUTS.get(rgb.dtype)
+    if shares is not None:
+        y = np.take(shares[0], rgb[..., 0])
+        y += np.take(shares[1], rgb[..., 1])
+        y += np.take(shares[2], rgb[..., 2])
     else:
-        y = _srgb_to_linear(rgb).astype(np.float32) @ weights
+        y = _srgb_to_linear(rgb).astype(np.float32) @ _Y_WEIGHTS
     return np.clip(y, 0.0, 1.0, out=y)
 
 
-def _lightness_rows(rgb, out):
-    out[...] = _L_FROM_Y_LUT[_y_index(_luminance_rows(rgb))]
+def f_of_luminance(y: np.ndarray) -> np.ndarray:
+    """CIE f(Y) = (L + 16) / 116 of luminance ``y`` in [0, 1], through the table of Y quantized to 1/65535."""
+    return np.take(_FY_FROM_Y_LUT, _y_index(y.copy()))
 
 
 def _y_index(y: np.ndarray) -> np.ndarray:
@@ -87,8 +92,6 @@ _FY_FROM_Y_LUT = (_L_FROM_Y_LUT + 16.0) / 116.0  # CIE f(Y), the form L takes in
 
 # --- fast Lab -> 8-bit sRGB for full-resolution output ---------------------------
 _LINEAR_STEPS = 65535
-# linear light quantized to 1/65535 -> 8-bit sRGB code; off by one code at most, and
-# only at code boundaries (the steepest slope is 12.92 * 255 / 65535 = 0.05 codes/step).
 # Linear light -> 8-bit sRGB code through a table indexed by floor(linear * 65535):
 # entry i holds the code of the bin's centre (i + 0.5) / 65535. One code off at most,
 # and only at code boundaries (the steepest slope is 12.92 * 255 / 65535 = 0.05 codes/bin).
@@ -107,8 +110,9 @@ _SRGB8_FROM_LINEAR_LUT = np.clip(
 
 
 def _f_inverse(f: np.ndarray) -> np.ndarray:
-    """Inverse of CIE's f(t): t = f^3 above 6/29, linear below (in place where possible)."""
-    out = f * f * f
+    """Inverse of CIE's f(t): t = f^3 above 6/29, linear below."""
+    out = f * f
+    out *= f
     dark = f <= 0.2068966
     if dark.any():
         out[dark] = (f[dark] - 16.0 / 116.0) / LAB_KAPPA
@@ -121,16 +125,17 @@ def _linear_rgb(fy, y, a_plane, b_plane):
     Takes L as ``fy = (L + 16) / 116`` and its luminance ``y = f^-1(fy)``, both
     shared by every chroma tried for a pixel.
     """
-    fz = fy - b_plane * np.float32(1 / 200.0)
+    fz = b_plane * np.float32(1 / 200.0)
+    np.subtract(fy, fz, out=fz)
     np.maximum(fz, 0.0, out=fz)  # as scikit-image: negative Z is clipped
-    x = _f_inverse(fy + a_plane * np.float32(1 / 500.0))  # X / Xn
-    z = _f_inverse(fz)  # Z / Zn
-    matrix = _RGB_FROM_RELATIVE_XYZ
+    fx = a_plane * np.float32(1 / 500.0)
+    fx += fy
+    x, z = _f_inverse(fx), _f_inverse(fz)  # X / Xn, Z / Zn
     channels = []
-    for channel in range(3):
-        linear = x * matrix[channel, 0]
-        linear += y * matrix[channel, 1]
-        linear += z * matrix[channel, 2]
+    for weights in _RGB_FROM_RELATIVE_XYZ:
+        linear = x * weights[0]
+        linear += y * weights[1]
+        linear += z * weights[2]
         channels.append(linear)
     return channels
 
@@ -141,45 +146,52 @@ _RGB_FROM_RELATIVE_XYZ = RGB_FROM_XYZ * WHITE_D65[None, :]
 _RGB_FROM_RELATIVE_XYZ = (_RGB_FROM_RELATIVE_XYZ / _RGB_FROM_RELATIVE_XYZ.sum(axis=1, keepdims=True)).astype(np.float32)
 _GAMUT_TOLERANCE = 1e-4  # linear-light slack before a colour counts as out of gamut
 _GAMUT_STEPS = 6  # bisection steps: chroma found to within 1/64 of its predicted value
-_STRIP_PIXELS = 1 << 18  # pixels per strip of work (and per tile of a very wide row): temporaries stay in cache
 
 
 def _out_of_gamut(channels):
     outside = np.zeros(channels[0].shape, dtype=bool)
     for linear in channels:
-        outside |= (linear < -_GAMUT_TOLERANCE) | (linear > 1.0 + _GAMUT_TOLERANCE)
+        outside |= linear < -_GAMUT_TOLERANCE
+        outside |= linear > 1.0 + _GAMUT_TOLERANCE
     return outside
 
 
-def _lab_to_srgb8_rows(fy, y, ab, out, keep_lightness=True):
-    a_plane, b_plane = ab[..., 0], ab[..., 1]
+def _fit_chroma(fy, y, a_plane, b_plane):
+    """Linear sRGB of the largest chroma factor s in [0, 1] (bisection) at which (L, s a, s b) fits sRGB."""
+    low = np.zeros(fy.shape, np.float32)
+    high = np.ones(fy.shape, np.float32)
+    for _ in range(_GAMUT_STEPS):
+        middle = (low + high) / 2
+        bad = _out_of_gamut(_linear_rgb(fy, y, a_plane * middle, b_plane * middle))
+        high = np.where(bad, middle, high)
+        low = np.where(bad, low, middle)
+    return _linear_rgb(fy, y, a_plane * low, b_plane * low)
+
+
+def lab_to_srgb8_rows(fy, y, a_plane, b_plane, out, keep_lightness=True) -> None:
+    """Lab -> 8-bit sRGB of a band into ``out`` (..., 3) uint8; L as ``fy`` = f(Y) and ``y`` = Y, all float32.
+
+    With ``keep_lightness``, a colour outside sRGB keeps L and hue and loses chroma until it
+    fits (bisection on the chroma factor, for those pixels only).
+    """
     channels = _linear_rgb(fy, y, a_plane, b_plane)
-    outside = _out_of_gamut(channels) if keep_lightness else None
-    if outside is not None and outside.any():
-        # Keep L and hue, shrink chroma until the colour fits: bisection on the
-        # factor s in [0, 1] applied to (a, b), for the out-of-gamut pixels only.
-        fy_out, y_out, a_out, b_out = fy[outside], y[outside], a_plane[outside], b_plane[outside]
-        low = np.zeros(fy_out.shape, np.float32)
-        high = np.ones(fy_out.shape, np.float32)
-        for _ in range(_GAMUT_STEPS):
-            middle = (low + high) / 2
-            bad = _out_of_gamut(_linear_rgb(fy_out, y_out, a_out * middle, b_out * middle))
-            high = np.where(bad, middle, high)
-            low = np.where(bad, low, middle)
-        fitted = _linear_rgb(fy_out, y_out, a_out * low, b_out * low)
-        for linear, fit in zip(channels, fitted, strict=True):
-            linear[outside] = fit
+    if keep_lightness:
+        outside = _out_of_gamut(channels)
+        if outside.any():
+            parts = (plane[outside] for plane in (fy, y, a_plane, b_plane))
+            for linear, fit in zip(channels, _fit_chroma(*parts), strict=True):
+                linear[outside] = fit
     for channel, linear in enumerate(channels):
         linear *= _LINEAR_STEPS
         np.clip(linear, 0.0, _LINEAR_STEPS, out=linear)
-        out[..., channel] = _SRGB8_FROM_LINEAR_LUT[linear.astype(np.uint16)]  # floor: see the table
+        out[..., channel] = np.take(_SRGB8_FROM_LINEAR_LUT, linear.astype(np.uint16))  # floor: see the table
 
 
 def lab_to_srgb8(lightness_plane: np.ndarray, ab: np.ndarray, keep_lightness: bool = True) -> np.ndarray:
     """Lab -> 8-bit sRGB, fast, for full-resolution output.
 
     Same formulas and constants as :func:`colorization.lab.lab_to_rgb` (scikit-image), in float32,
-    with the sRGB encoding done through a lookup table, on strips of rows spread
+    with the sRGB encoding done through a lookup table, on bands of rows spread
     over all CPU cores.
 
     With ``keep_lightness`` (the default), a colour outside the sRGB gamut keeps
@@ -203,97 +215,18 @@ def lab_to_srgb8(lightness_plane: np.ndarray, ab: np.ndarray, keep_lightness: bo
     if ab.shape != lightness_plane.shape + (2,):
         raise ValueError(f"ab must have shape {lightness_plane.shape + (2,)}, got {ab.shape}")
     out = np.empty(lightness_plane.shape + (3,), dtype=np.uint8)
+    if out.size == 0:
+        return out
 
-    def strip(lightness_strip, ab_strip, out_strip):
-        fy = (lightness_strip + 16.0) / 116.0
-        _lab_to_srgb8_rows(fy, _f_inverse(fy), ab_strip, out_strip, keep_lightness)
+    def band(start: int, stop: int) -> None:
+        fy = (lightness_plane[start:stop] + 16.0) / 116.0
+        a_plane, b_plane = (np.ascontiguousarray(ab[start:stop, ..., k]) for k in (0, 1))
+        lab_to_srgb8_rows(fy, _f_inverse(fy), a_plane, b_plane, out[start:stop], keep_lightness)
 
-    _map_row_strips(strip, lightness_plane, ab, out)
+    for_each_band(band, len(lightness_plane), lightness_plane.size // len(lightness_plane))
     return out
 
 
-def _map_row_strips(function, *arrays, pixels_per_strip: int = _STRIP_PIXELS):
-    """Call ``function(*strips)`` on strips of rows of ``arrays``, over a thread pool."""
-    _map_row_ranges(
-        lambda start, stop: function(*(a[start:stop] for a in arrays)),
-        *arrays[0].shape[:2],
-        pixels_per_strip=pixels_per_strip,
-    )
-
-
-def _map_row_ranges(function, height: int, width: int, pixels_per_strip: int = _STRIP_PIXELS):
-    """Call ``function(start, stop)`` for strips of rows covering ``height``, on all cores.
-
-    numpy releases the GIL in its loops, so threads use every core; strips of
-    ~256k pixels keep the temporaries in cache.
-    """
-    rows = max(1, pixels_per_strip // max(width, 1))
-    starts = range(0, height, rows)
-    if len(starts) == 1:
-        function(0, height)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        list(pool.map(lambda start: function(start, min(start + rows, height)), starts))
-
-
-def _bilinear_taps(size_out: int, size_in: int, start: int, stop: int):
-    """Source indices and weights of bilinear resampling for targets start..stop, pixel centres aligned
-    (as Pillow and scikit-image): source = (target + 0.5) * size_in / size_out - 0.5."""
-    source = (np.arange(start, stop, dtype=np.float64) + 0.5) * (size_in / size_out) - 0.5
-    source = np.clip(source, 0, size_in - 1)
-    low = np.floor(source).astype(np.intp)
-    high = np.minimum(low + 1, size_in - 1)
-    return low, high, (source - low).astype(np.float32)
-
-
-def render(rgb: np.ndarray, ab: np.ndarray, keep_lightness: bool = True) -> np.ndarray:
-    """The colorized photo at its own size: its own L joined with ``ab`` scaled up.
-
-    One pass over strips of rows on all cores: each strip takes its L from ``rgb``,
-    its ab by bilinear interpolation of the low-resolution ``ab``, and becomes
-    8-bit sRGB (:func:`lab_to_srgb8`'s formulas and gamut mapping). Nothing of full
-    size is held but the input and the output.
-
-    Parameters
-    ----------
-    rgb : ndarray, shape (H, W, 3), uint8 or uint16
-    ab : ndarray, shape (h, w, 2)
-        Predicted a, b (Lab units), e.g. 256 x 256.
-    keep_lightness : bool
-        Keep L exactly by reducing chroma of out-of-gamut colours (default).
-
-    Returns
-    -------
-    ndarray, shape (H, W, 3), uint8
-    """
-    rgb = np.asarray(rgb)
-    ab = np.asarray(ab, dtype=np.float32)
-    if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"expected an RGB image of shape (H, W, 3), got {rgb.shape}")
-    if ab.ndim != 3 or ab.shape[2] != 2:
-        raise ValueError(f"expected ab of shape (h, w, 2), got {ab.shape}")
-    height, width = rgb.shape[:2]
-    # Bilinear upsampling (columns, then rows) per strip, from the ab rows it reads: no full-size temporary.
-    out = np.empty((height, width, 3), dtype=np.uint8)
-
-    def strip(start: int, stop: int) -> None:
-        row_low, row_high, row_weight = _bilinear_taps(height, ab.shape[0], start, stop)
-        used, inverse = np.unique(np.r_[row_low, row_high], return_inverse=True)
-        ab_used, (low, high), weight = ab[used], np.split(inverse, 2), row_weight[:, None, None]
-        for cols in (slice(left, min(left + _STRIP_PIXELS, width)) for left in range(0, width, _STRIP_PIXELS)):
-            col_low, col_high, col_weight = _bilinear_taps(width, ab.shape[1], cols.start, cols.stop)
-            ab_cols = ab_used[:, col_low] * (1 - col_weight[:, None]) + ab_used[:, col_high] * col_weight[:, None]
-            ab_strip = ab_cols[low] * (1 - weight)
-            ab_strip += ab_cols[high] * weight
-            y = _luminance_rows(_as_lut_input(rgb[start:stop, cols]))
-            fy = _FY_FROM_Y_LUT[_y_index(y.copy())]  # L enters as f(Y); Y itself is kept exactly
-            _lab_to_srgb8_rows(fy, y, ab_strip, out[start:stop, cols], keep_lightness)
-
-    _map_row_ranges(strip, height, width)
-    return out
-
-
-def _as_lut_input(rgb: np.ndarray) -> np.ndarray:
-    return rgb if rgb.dtype in _LINEAR_LUT else as_float_rgb(rgb).astype(np.float32, copy=False)
+def as_lut_input(rgb: np.ndarray) -> np.ndarray:
+    """``rgb`` as :func:`luminance` takes it: uint8 and uint16 as they are (table lookups), other types as float32."""
+    return rgb if rgb.dtype in _Y_SHARE_LUTS else as_float_rgb(rgb).astype(np.float32, copy=False)

@@ -24,6 +24,7 @@ manifest_path                None                split manifest CSV, hashed into
 manifest_hash                None                the split manifest's hash, if known (run.json)
 synthetic_train/_val         256 / 64            sizes of the synthetic sets
 max_train/val_images         None                use only the first N images (quick runs)
+categories, content_group    None                cache/pack: only these categories, or a data.categories group's
 input_size                   256                 *paper*: the network takes 256x256
 upsampling                   "nearest"           *ours* (model.UPSAMPLING)
 precision                    "float32"           or ``mixed_bfloat16`` (float32 output layer)
@@ -60,9 +61,9 @@ steps_per_execution          None                steps per compiled call (None: 
                                                  jax_scan 50)
 data_placement               "device"            jax_scan: ``device`` (upload the uint8 set
                                                  once) or ``host`` (upload each chunk)
-distribution                 "none"              or ``data_parallel``: all local devices
-                                                 (JAX: keras.distribution.DataParallel;
-                                                 TensorFlow: tf.distribute.MirroredStrategy)
+distribution                 "none"              ``data_parallel``: local devices (keras DataParallel,
+                                                 tf MirroredStrategy); ``multi_host``: every
+                                                 process's (jax_scan; docs/multihost.md)
 jit_compile                  "auto"              fit: Keras' ``jit_compile`` (True/False/auto)
 verbose                      2                   Keras progress (2: one line per epoch)
 output_dir                   "runs/default"      the run folder (checkpoints, history, model)
@@ -104,7 +105,7 @@ _CHOICES = {
     "optimizer": ("adam", "adamw", "sgd"),
     "loop": ("fit", "jax_scan"),
     "data_placement": ("device", "host"),
-    "distribution": ("none", "data_parallel"),
+    "distribution": ("none", "data_parallel", "multi_host"),
     "jit_compile": (True, False, "auto"),
     "verbose": (0, 1, 2),
 }
@@ -114,24 +115,11 @@ MAX_SEED = 2**32 - 1  # numpy's legacy seeding (keras.utils.set_random_seed) tak
 
 # Fields added after runs were published, at the value those runs had (left out of the digest then).
 DIGEST_DEFAULTS = {"head": "regression", "rebalance_lambda": 0.5, "hints": False, "init_weights": None}
+DIGEST_DEFAULTS |= {"categories": None, "content_group": None}
 # Fields that may differ between a run and its --resume (they change how, not what, is trained).
 RESUMABLE_CHANGES = frozenset(
-    {
-        "epochs",
-        "verbose",
-        "early_stopping_patience",
-        "min_delta",
-        "loop",
-        "steps_per_execution",
-        "data_placement",
-        "distribution",
-        "jit_compile",
-        "keep_checkpoints",
-        "train_path",
-        "val_path",
-        "cache_dir",
-        "pack_path",
-    }
+    {"epochs", "verbose", "early_stopping_patience", "min_delta", "loop", "steps_per_execution", "data_placement"}
+    | {"distribution", "jit_compile", "keep_checkpoints", "train_path", "val_path", "cache_dir", "pack_path"}
 )
 
 
@@ -151,6 +139,8 @@ class TrainConfig:
     synthetic_val: int = 64
     max_train_images: int | None = None
     max_val_images: int | None = None
+    categories: list[str] | None = None
+    content_group: str | None = None
     # model
     input_size: int = 256
     upsampling: str = "nearest"
@@ -250,6 +240,8 @@ def _coerce(name: str, value):
         if type(None) in options:
             return None
         raise ConfigError(f"{name} cannot be null", field=name)
+    if list[str] in options:
+        return _names(name, value)
     for option in options:
         if option is bool and isinstance(value, bool):
             return value
@@ -268,6 +260,14 @@ def _coerce(name: str, value):
         return str(value)
     wanted = " or ".join("null" if o is type(None) else o.__name__ for o in options)
     raise ConfigError(f"{name} must be {wanted}; got {value!r}", field=name)
+
+
+def _names(name: str, value) -> list[str]:
+    """A list of names, or one string of comma-separated names: sorted, each once."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
+        raise ConfigError(f"{name} must be a list of names (quote any YAML reads as a number); got {value!r}", name)
+    return sorted({_utf8(name, item.strip()) for item in items if item.strip()})
 
 
 def _utf8(name: str, text: str) -> str:

@@ -112,13 +112,16 @@ def _load_npy(path: str) -> np.ndarray:
         raise ConfigError(f"{path}: cannot read a .npy array ({error})") from None
 
 
-def cache_data(cache) -> TrainData:
+def cache_data(cache, categories: list[str] | None = None, content_group: str | None = None) -> TrainData:
     """The train and val splits of a :class:`colorization.data.ImageCache` (or its folder).
 
     ``data: cache`` with ``cache_dir`` in a configuration reads a cache built by
     ``colorization prepare`` or notebook 01; a notebook may pass the cache itself.
+    ``categories`` or ``content_group`` keep only those categories' images, each in its
+    manifest split (:func:`colorization.data.categories.chosen_categories`).
     """
     from colorization.data import open_cache
+    from colorization.data.categories import category_rows, describe_choice
 
     if cache is None:
         raise ConfigError(
@@ -130,30 +133,54 @@ def cache_data(cache) -> TrainData:
         cache = open_cache(folder)
         if cache is None:
             raise ConfigError(f"{folder}: no complete image cache there")
+    chosen = _chosen(cache.index["category"], f"cache {cache.folder}", categories, content_group)
+    choice = "" if chosen is None else f", {describe_choice(chosen, content_group)}"
     return TrainData(
-        cache.images[cache.rows("train")],
-        cache.images[cache.rows("val")],
+        cache.images[category_rows(cache.index, "train", chosen)],
+        cache.images[category_rows(cache.index, "val", chosen)],
         manifest_hash=cache.meta.get("manifest_hash"),
-        description=f"cache {cache.folder}",
+        description=f"cache {cache.folder}{choice}",
     )
 
 
-def pack_data(pack_path: str | Path, cache_dir: str | Path | None = None) -> TrainData:
+def _chosen(available, where: str, categories: list[str] | None, content_group: str | None):
+    """:func:`colorization.data.categories.chosen_categories`, its problems as :class:`ConfigError`."""
+    from colorization.data.categories import chosen_categories
+
+    try:
+        return chosen_categories(available, categories=categories, content_group=content_group, where=where)
+    except ValueError as error:
+        raise ConfigError(str(error), field="categories" if categories is not None else "content_group") from None
+
+
+def pack_data(
+    pack_path: str | Path,
+    cache_dir: str | Path | None = None,
+    categories: list[str] | None = None,
+    content_group: str | None = None,
+) -> TrainData:
     """A JPEG pack (``colorization.data.write_pack``), decoded once into an image cache
-    (reused while the pack is unchanged) and split like any cache."""
-    from colorization.data import cache_from_pack, data_dir, load_pack
+    (reused while the pack is unchanged) and split like any cache (:func:`cache_data`)."""
+    from colorization.data import cache_from_pack, load_pack, usable
+    from colorization.data.pack import pack_cache_folder
 
     try:
         pack = load_pack(pack_path)
     except (OSError, ValueError, KeyError) as error:
         raise ConfigError(f"{pack_path}: cannot read the pack ({error})") from None
-    folder = Path(cache_dir) if cache_dir else data_dir() / "cache" / f"pack-{pack.path.parent.name}"
-    cache = cache_from_pack(pack, folder, progress=False)
-    return cache_data(cache)
+    _chosen(usable(pack.manifest)["category"], f"pack {pack.path}", categories, content_group)  # before decoding
+    cache = cache_from_pack(pack, pack_cache_folder(pack, cache_dir), progress=False)
+    return cache_data(cache, categories, content_group)
 
 
 def load_train_data(config: TrainConfig) -> TrainData:
     """Map a configuration's data fields (``data``, paths, sizes, manifest) to :class:`TrainData`."""
+    if config.data in ("synthetic", "npy") and (config.categories is not None or config.content_group is not None):
+        raise ConfigError(
+            f"categories and content_group choose rows of a manifest: use data: cache or pack (data: {config.data} "
+            "has no categories)",
+            field="categories" if config.categories is not None else "content_group",
+        )
     if config.data == "synthetic":
         data = _synthetic_data(config)
     elif config.data == "npy":
@@ -163,9 +190,9 @@ def load_train_data(config: TrainConfig) -> TrainData:
             description=f"{config.train_path} + {config.val_path}",
         )
     elif config.data == "cache":
-        data = cache_data(config.cache_dir)
+        data = cache_data(config.cache_dir, config.categories, config.content_group)
     elif config.data == "pack":
-        data = pack_data(config.pack_path, config.cache_dir)
+        data = pack_data(config.pack_path, config.cache_dir, config.categories, config.content_group)
     else:  # pragma: no cover - validated by TrainConfig
         raise ConfigError(f"unknown data source {config.data!r}")
     if config.max_train_images:

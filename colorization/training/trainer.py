@@ -13,7 +13,9 @@ A run that fails later records its status and reason in ``run.json``.
 
 ``distribution: data_parallel`` spreads each batch over all local devices:
 ``keras.distribution.DataParallel`` on JAX (its device mesh also drives ``jax_scan``),
-``tf.distribute.MirroredStrategy`` on TensorFlow.
+``tf.distribute.MirroredStrategy`` on TensorFlow. ``distribution: multi_host`` spreads it
+over every process of a cluster (:mod:`.distributed`); process 0 alone writes and prints,
+the others follow it (:mod:`.team`). A single process is the same path with a team of one.
 """
 
 from __future__ import annotations
@@ -23,17 +25,17 @@ import os
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-
-import numpy as np
 
 from colorization.training.checkpoint import RunFolder, RunState, load_checkpoint
 from colorization.training.config import ConfigError, TrainConfig
 from colorization.training.data import TrainData, load_train_data
+from colorization.training.distributed import distribution_for, join_cluster
 from colorization.training.epoch_end import Bookkeeper, TrainingDiverged
 from colorization.training.preflight import check_data, open_run_folder
 from colorization.training.record import RunRecord
+from colorization.training.team import SilentRecord, Team, data_fingerprint
 
 
 @dataclass
@@ -78,7 +80,8 @@ def train(config: TrainConfig, resume: bool = False, data: TrainData | None = No
     ConfigError
         For problems the user can fix (a taken or unusable folder, a changed configuration,
         a damaged or foreign state or checkpoint, data that does not fit the configuration,
-        a loop the backend cannot run); nothing is written then.
+        a loop the backend cannot run; for ``multi_host``, cluster settings or data that do
+        not agree); nothing is written then. Every process of a multi-host run calls this.
     TrainingDiverged
         When an epoch's loss or weights are not finite; the last good epoch stays committed.
     """
@@ -87,33 +90,68 @@ def train(config: TrainConfig, resume: bool = False, data: TrainData | None = No
     backend = keras.backend.backend()
     if config.loop == "jax_scan" and backend != "jax":
         raise ConfigError(f"loop: jax_scan needs KERAS_BACKEND=jax (the backend is {backend})")
+    team = Team(join_cluster(config, backend))
+    with team.quiet():
+        return _train(config, resume, data, team, backend)
+
+
+def _train(config: TrainConfig, resume: bool, data: TrainData | None, team: Team, backend: str) -> TrainResult:
+    """:func:`train` for this process of ``team`` (the leader reads and writes the run folder)."""
+    import keras
+
     # everything that can be checked before the run folder is written
-    folder, state = open_run_folder(config, resume)
-    data = data if data is not None else load_train_data(config)
-    scope, mesh, replicas = _distribution(config, backend)
-    check_data(config, data, replicas)
+    folder, state = team.decided_by_leader(
+        lambda: open_run_folder(config, resume),
+        share=lambda opened: asdict(opened[1]),
+        adopt=lambda shared: (RunFolder(config.output_dir), RunState(**shared)),
+    )
+    given = data
+    data = team.everyone(lambda: given if given is not None else load_train_data(config))
+    scope, mesh, replicas = distribution_for(config, backend)
+    team.everyone(lambda: check_data(config, data, replicas))
+    team.same_everywhere("training data", lambda: data_fingerprint(data))
     if state.epoch >= config.epochs or state.stopped_early:
-        return _already_complete(config, folder, state, data)
+        return team.decided_by_leader(
+            lambda: _already_complete(config, folder, state, data),
+            adopt=lambda _: TrainResult(folder.model_path, folder.path, state, {}),
+        )
     rebalancing = _rebalancing(config, data)
     class_weights = rebalancing["weights"] if rebalancing else None
     keras.utils.set_random_seed(config.seed)
     with scope:
-        network = _network(config, folder, state, class_weights)  # a checkpoint that does not fit: ConfigError
+        network = team.decided_by_leader(  # a checkpoint that does not fit: ConfigError
+            lambda: _network(config, folder, state, class_weights),
+            adopt=lambda _: _fresh_network(config, class_weights),
+        )
+        team.same_weights(network)
         # the run folder, the loop, the model and its record
-        record = begin_writing(folder, config, data, state)
-        if rebalancing:
-            record.add("rebalancing", rebalancing)
-        if config.init_weights:
-            from colorization.training.init_weights import describe_init
-
-            record.add("init_weights", describe_init(config.init_weights))
-        model_path = _train_recorded(config, folder, state, data, record, network, mesh, class_weights)
+        record = team.decided_by_leader(
+            lambda: _begin_record(config, folder, data, state, rebalancing, team), adopt=lambda _: SilentRecord()
+        )
+        model_path = _train_recorded(config, folder, state, data, record, network, mesh, class_weights, team)
     stop = " (early stopping)" if state.stopped_early else ""
     _log(
         f"trained {state.epoch} epochs{stop}; best val_loss {state.best_val_loss} at epoch {state.best_epoch}; "
         f"model: {model_path}"
     )
     return TrainResult(model_path, folder.path, state, record.content)
+
+
+def _begin_record(
+    config: TrainConfig, folder: RunFolder, data: TrainData, state: RunState, rebalancing: dict | None, team: Team
+) -> RunRecord:
+    """:func:`begin_writing`, and what this run adds to the record (rebalancing, initial weights, cluster)."""
+    record = begin_writing(folder, config, data, state)
+    if rebalancing:
+        record.add("rebalancing", rebalancing)
+    if config.init_weights:
+        from colorization.training.init_weights import describe_init
+
+        record.add("init_weights", describe_init(config.init_weights))
+    if team.cluster is not None:
+        cluster = team.cluster
+        record.add("multi_host", {"processes": cluster.num_processes, "source": cluster.source})
+    return record
 
 
 def begin_writing(folder: RunFolder, config: TrainConfig, data: TrainData, state: RunState) -> RunRecord:
@@ -157,6 +195,7 @@ def _train_recorded(
     network,
     mesh,
     class_weights,
+    team: Team,
 ) -> Path:
     """:func:`_run_loop`; the record closes with how it ended (completed, failed, interrupted),
     why when it did not complete, and, when it did, the model file."""
@@ -164,7 +203,7 @@ def _train_recorded(
 
     status, model_path, reason = "failed", None, None
     try:
-        model_path = _run_loop(config, folder, state, data, record, network, mesh, class_weights)
+        model_path = _run_loop(config, folder, state, data, record, network, mesh, class_weights, team)
         status = "completed"
     except KeyboardInterrupt:
         status, reason = "interrupted", "interrupted (KeyboardInterrupt)"
@@ -190,50 +229,22 @@ def _run_loop(
     network,
     mesh,
     class_weights,
+    team: Team,
 ) -> Path:
-    """Run the configured loop on ``network``, write ``model.keras``."""
+    """Run the configured loop on ``network``, write ``model.keras`` (the team's leader)."""
     if config.loop == "fit":
         from colorization.training.fit_loop import run_fit
 
-        book = Bookkeeper(folder, config, state)
+        book = team.bookkeeper(folder, config, state)
         run_fit(config, network, data, state, book, record, class_weights)
     else:
         from colorization.training.jax_loop import run_jax_scan
 
         with ThreadPoolExecutor(1, thread_name_prefix="checkpoint") as writer:
-            book = Bookkeeper(folder, config, state, writer=writer)
+            book = team.bookkeeper(folder, config, state, writer=writer)
             run_jax_scan(config, network, data, state, book, record, mesh, class_weights)
             book.wait()
     return book.finish(network)
-
-
-def _distribution(config: TrainConfig, backend: str):
-    """(context manager, jax mesh or None, number of replicas)."""
-    if config.distribution == "none":
-        return contextlib.nullcontext(), None, 1
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        strategy = tf.distribute.MirroredStrategy()
-        return strategy.scope(), None, strategy.num_replicas_in_sync
-    if backend == "jax":
-        import jax
-        import keras
-
-        distribution = keras.distribution.DataParallel()
-        keras.distribution.set_distribution(distribution)
-        devices = np.asarray(distribution.device_mesh.devices).reshape(-1)
-        devices = [d if not isinstance(d, str) else _jax_device(d) for d in devices]
-        mesh = jax.sharding.Mesh(np.array(devices), ("batch",))
-        return contextlib.nullcontext(), mesh, len(devices)
-    raise ConfigError(f"distribution: data_parallel is not supported on the {backend} backend")
-
-
-def _jax_device(name: str):
-    import jax
-
-    platform, _, index = name.rpartition(":")
-    return next(d for d in jax.devices() if d.platform == platform.lower() and d.id == int(index))
 
 
 def _rebalancing(config: TrainConfig, data: TrainData) -> dict | None:
@@ -255,19 +266,24 @@ def _rebalancing(config: TrainConfig, data: TrainData) -> dict | None:
 
 
 def _network(config: TrainConfig, folder: RunFolder, state: RunState, class_weights=None):
-    """A fresh compiled network (with its optimizer built), or the checkpoint's."""
-    from colorization.training.step import build_network, make_loss, make_optimizer
-
+    """A fresh compiled network (with its optimizer built, from ``init_weights`` if set), or the checkpoint's."""
     if state.checkpoint:
         network = load_checkpoint(folder.path / state.checkpoint, config)
         if not network.optimizer.built:
             network.optimizer.build(network.trainable_variables)
         return network
+    return _fresh_network(config, class_weights, config.init_weights)
+
+
+def _fresh_network(config: TrainConfig, class_weights=None, init_weights: str | None = None):
+    """The configured network, compiled, its optimizer built; starting from ``init_weights`` if given."""
+    from colorization.training.step import build_network, make_loss, make_optimizer
+
     network = build_network(config)
-    if config.init_weights:
+    if init_weights:
         from colorization.training.init_weights import start_from
 
-        start_from(network, config.init_weights)
+        start_from(network, init_weights)
     optimizer = make_optimizer(config)
     network.compile(optimizer=optimizer, loss=make_loss(config, class_weights))
     optimizer.build(network.trainable_variables)

@@ -12,8 +12,9 @@ the frames themselves stay as stored, and the output carries the same matrix.
 
 The stages overlap: frames are decoded (and their views made) in one thread, the network
 and the stabilizer run in the caller's, and rendering and encoding in another, with bounded
-queues between them (frames are rendered a few at a time where one render leaves cores
-idle, :func:`render_threads`). At most about four batches of frames are in memory whatever the
+queues between them (:mod:`colorization.video.threads`, which also times each stage and wait:
+:attr:`VideoReport.stages`); frames are rendered a few at a time where one render leaves cores
+idle (:func:`render_threads`). At most about four batches of frames are in memory whatever the
 clip's length, and a batch holds fewer frames when they are large
 (:func:`frames_per_batch`), so memory is bounded for any length and resolution up to
 the package's ``MAX_PIXELS`` per frame.
@@ -23,12 +24,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import queue
-import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +34,7 @@ import numpy as np
 from colorization.colorize import network_view, predict_ab, render
 from colorization.io.images import MAX_PIXELS
 from colorization.video.container import Frame, VideoError, VideoInfo, probe, read_frames
+from colorization.video.threads import StageClock, Worker, prefetched
 from colorization.video.writer import open_writer
 
 PIXELS_IN_FLIGHT = 100_000_000  # frame pixels in a batch, times the four batches in flight (~300 MB of RGB)
@@ -43,12 +42,17 @@ BATCHES_IN_FLIGHT = 4
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # this process's
 RENDER_STRIP_PIXELS = 1 << 18  # a render keeps about one core busy per this many pixels (colorization.fast.lab_lut)
 MAX_RENDER_THREADS = 4
-POLL_SECONDS = 0.1  # how often a thread waiting on a full queue looks whether the run was stopped
 
 
 @dataclass(frozen=True)
 class VideoReport:
-    """What :func:`colorize_video` did: ``frames`` written in ``seconds`` (``fps`` frames/s) with ``method``."""
+    """What :func:`colorize_video` did: ``frames`` written in ``seconds`` (``fps`` frames/s) with ``method``.
+
+    ``cpu_seconds``: the processor time the process used meanwhile (all its threads and cores;
+    unlike ``seconds``, it hardly changes when other programs share the cores). ``stages``: the
+    seconds each stage worked and each thread waited (:data:`colorization.video.threads.STAGES`
+    and ``WAITS``), added over the run.
+    """
 
     source: Path
     target: Path
@@ -56,6 +60,8 @@ class VideoReport:
     seconds: float
     fps: float
     method: str
+    cpu_seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)
 
 
 def colorize_video(
@@ -101,27 +107,28 @@ def colorize_video(
     info = probe(source)
     check_frame_size(info)
     size = frames_per_batch(info, batch)
-    start, count = time.perf_counter(), 0
+    clock, count = StageClock(), 0
     with (
         ThreadPoolExecutor(render_threads(info), thread_name_prefix="video-render") as renderers,
         open_writer(target, info, overwrite) as writer,
-        Worker(writer.write, depth=size) as encoder,
+        Worker(writer.write, depth=size, clock=clock) as encoder,
     ):
-        for frames, views in prefetched(view_batches(info, size)):
-            predicted = predict_ab(model, full_batch(views, size), vividness)[: len(frames)]
+        for frames, views in prefetched(view_batches(info, size, clock), clock=clock):
+            predicted = clock.call("network", predict_ab, model, full_batch(views, size), vividness)[: len(frames)]
             for frame, view, ab in zip(frames, views, predicted, strict=True):
-                steady = stored_orientation(stabilizer.update(view, ab), info.rotation)
-                encoder.put(renderers.submit(rendered, frame, steady).result)  # written in order
+                steady = stored_orientation(clock.call("stabilizer", stabilizer.update, view, ab), info.rotation)
+                encoder.put(renderers.submit(rendered, frame, steady, clock).result)  # written in order
             count += len(frames)
             if progress is not None:
                 progress(len(frames))
-    seconds = time.perf_counter() - start
-    return VideoReport(info.path, Path(target), count, seconds, count / seconds if seconds else 0.0, method)
+    (seconds, cpu_seconds), stages = clock.elapsed(), clock.seconds
+    return VideoReport(info.path, Path(target), count, seconds, count / seconds, method, cpu_seconds, stages)
 
 
-def rendered(frame: Frame, ab: np.ndarray) -> Frame:
+def rendered(frame: Frame, ab: np.ndarray, clock: StageClock | None = None) -> Frame:
     """``frame`` with the colour ``ab`` and its own lightness, exactly (:func:`colorization.colorize.render`)."""
-    return dataclasses.replace(frame, rgb=render(frame.rgb, ab))
+    with (StageClock() if clock is None else clock).timing("render"):
+        return dataclasses.replace(frame, rgb=render(frame.rgb, ab))
 
 
 def full_batch(views: np.ndarray, size: int) -> np.ndarray:
@@ -174,121 +181,25 @@ def stored_orientation(ab: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(ab, -quarter_turns(rotation)))
 
 
-def view_batches(info: VideoInfo, size: int) -> Iterator[tuple[list[Frame], np.ndarray]]:
-    """The video's frames, ``size`` at a time, with their upright views stacked: (frames, (n, 256, 256, 3))."""
+def view_batches(
+    info: VideoInfo, size: int, clock: StageClock | None = None
+) -> Iterator[tuple[list[Frame], np.ndarray]]:
+    """The video's frames, ``size`` at a time, with their upright views stacked: (frames, (n, 256, 256, 3)).
+
+    ``clock`` counts the time spent decoding and making the views.
+    """
+    clock = StageClock() if clock is None else clock
     frames: list[Frame] = []
-    for frame in read_frames(info):
+    for frame in clock.timed("decode", read_frames(info)):
         frames.append(frame)
         if len(frames) == size:
-            yield frames, np.stack([upright_view(f.rgb, info.rotation) for f in frames])
+            yield frames, views_of(frames, info.rotation, clock)
             frames = []
     if frames:
-        yield frames, np.stack([upright_view(f.rgb, info.rotation) for f in frames])
+        yield frames, views_of(frames, info.rotation, clock)
 
 
-@dataclass
-class Failed:
-    """An exception raised in a thread, carried to the caller's."""
-
-    error: BaseException
-
-
-def put_unless_stopped(waiting: queue.Queue, item, stop: threading.Event) -> bool:
-    """Put ``item`` into the bounded queue, waiting for room; False if ``stop`` was set first."""
-    while not stop.is_set():
-        try:
-            waiting.put(item, timeout=POLL_SECONDS)
-            return True
-        except queue.Full:
-            continue
-    return False
-
-
-def prefetched(items: Iterator, depth: int = 1) -> Iterator:
-    """``items``, made in a thread at most ``depth`` ahead of the caller; its exceptions are raised here.
-
-    When the caller stops early (an error, or leaving the loop), the thread stops too and
-    the ``items`` generator is closed in it.
-    """
-    waiting: queue.Queue = queue.Queue(maxsize=depth)
-    stop, end = threading.Event(), object()
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put_unless_stopped(waiting, item, stop):
-                    return
-            put_unless_stopped(waiting, end, stop)
-        except BaseException as error:  # carried to the caller's thread, raised there
-            put_unless_stopped(waiting, Failed(error), stop)
-        finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
-
-    thread = threading.Thread(target=produce, name="video-decoder", daemon=True)
-    thread.start()
-    try:
-        while (item := waiting.get()) is not end:
-            if isinstance(item, Failed):
-                raise item.error
-            yield item
-    finally:
-        stop.set()
-        thread.join()
-
-
-class Worker:
-    """Runs ``function(job())`` in a thread for each ``job`` put, in order, at most ``depth`` waiting.
-
-    A context manager: leaving it normally waits for every job and raises the first
-    exception a job raised; leaving it with an exception drops the jobs still waiting.
-    :meth:`put` raises a job's exception as soon as it is known.
-    """
-
-    def __init__(self, function: Callable, depth: int = 1) -> None:
-        self.function, self.jobs = function, queue.Queue(maxsize=depth)
-        self.stop, self.failure = threading.Event(), None
-        self.thread = threading.Thread(target=self.work, name="video-encoder", daemon=True)
-
-    def __enter__(self) -> Worker:
-        self.thread.start()
-        return self
-
-    def work(self) -> None:
-        while (job := self.jobs.get()) is not None and not self.stop.is_set():
-            try:
-                self.function(job())
-            except BaseException as error:  # carried to the caller's thread, raised there
-                self.failure = error
-                self.stop.set()
-
-    def put(self, job: Callable) -> None:
-        self.raise_failure()
-        put_unless_stopped(self.jobs, job, self.stop)
-        self.raise_failure()
-
-    def raise_failure(self) -> None:
-        if self.failure is not None:
-            raise self.failure
-
-    def __exit__(self, kind, error, traceback) -> None:
-        if kind is not None:
-            self.stop.set()
-        while self.thread.is_alive():
-            try:
-                self.jobs.put(None, timeout=POLL_SECONDS)  # the end; waits for room while the jobs run
-                break
-            except queue.Full:
-                if self.stop.is_set():  # stopped: drop what waits
-                    self.drain()
-        self.thread.join()
-        if kind is None:
-            self.raise_failure()
-
-    def drain(self) -> None:
-        try:
-            while True:
-                self.jobs.get_nowait()
-        except queue.Empty:
-            pass
+def views_of(frames: list[Frame], rotation: int, clock: StageClock) -> np.ndarray:
+    """The frames' upright network views, stacked (n, 256, 256, 3); the time counted as ``"view"``."""
+    with clock.timing("view"):
+        return np.stack([upright_view(frame.rgb, rotation) for frame in frames])
