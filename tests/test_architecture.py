@@ -110,6 +110,8 @@ FORBIDDEN = {
     ),
     # runs exported files without TensorFlow (tests/test_export.py checks sys.modules too)
     "colorization.export.runtime": ("colorization.model", "colorization.data", "keras", "tensorflow", "tf2onnx"),
+    "colorization.export.openvino_runtime": ("colorization.model", "colorization.data", "keras", "tensorflow"),
+    "colorization.export.litert_runtime": ("colorization.model", "colorization.data", "keras", "tensorflow"),
 }
 
 

@@ -232,8 +232,8 @@ def _dangling_link(folder: Path) -> Path:
     "output, options, message",
     [
         ("model.txt", {}, r"must end in \.onnx"),
-        ("model.onnx", {"precision": "fp16"}, "precision must be one of fp32, int8"),
-        ("model.onnx", {"fmt": "openvino"}, "format must be one of onnx"),
+        ("model.onnx", {"precision": "bf16"}, "precision must be one of fp32, fp16, int8"),
+        ("model.onnx", {"fmt": "openvino"}, r"openvino exports must end in \.xml"),
         ("model.onnx", {"precision": "int8"}, "int8 needs calibration images"),
         ("folder.onnx", {}, "is a folder"),
         ("file/model.onnx", {}, "file: is a file, not a folder"),

@@ -1,4 +1,5 @@
-"""``colorization export MODEL -o FILE``: a trained network as an ONNX file (:data:`DESCRIPTION`)."""
+"""``colorization export MODEL -o FILE``: a trained network as an ONNX, OpenVINO, LiteRT or SavedModel file
+(:data:`DESCRIPTION`)."""
 
 from __future__ import annotations
 
@@ -7,21 +8,33 @@ from pathlib import Path
 from colorization.cli.common import CommandError, positive_int, print_result, say
 from colorization.export import FORMATS, PRECISIONS
 
-DESCRIPTION = """Export a trained network (either head) for a runtime without TensorFlow: MODEL is a registered model
-(paper, classification) or a .keras file (as colorization train writes). The file carries its provenance (source
-weights' sha256, package version, precision, converter versions) in its metadata and in FILE.json beside it, and
-runs with colorization.export.runtime.load_onnx(FILE) through the same pre- and post-processing as the Keras model.
-int8 is ONNX Runtime's static quantization, calibrated on training-split images of --calibration (the calibration set
-is recorded beside the file). The path written is printed on stdout. Exit status: 0 when written, 2 when not (an
-unusable model, an existing FILE without --overwrite)."""
+DESCRIPTION = """Export a trained network (either head) for another runtime: MODEL is a registered model (paper,
+classification) or a .keras file (as colorization train writes). --format onnx writes FILE.onnx (ONNX Runtime),
+openvino FILE.xml + FILE.bin (OpenVINO IR), litert FILE.tflite (LiteRT / TensorFlow Lite), saved_model the folder
+FILE (TensorFlow, fp32 only). The file carries its provenance (source weights' sha256, package version, precision,
+converter versions) inside it and in FILE.json beside it (with each file's sha256), and colorize, evaluate and
+colorization.load_weights(FILE) run it through the same pre- and post-processing as the Keras model. fp16 stores
+float16 weights; int8 is post-training static quantization (ONNX Runtime's, NNCF's, TensorFlow Lite's) calibrated
+on training-split images of --calibration (recorded beside the file). The path written is printed on stdout. Exit
+status: 0 when written, 2 when not (an unusable model, an existing FILE without --overwrite, a missing converter)."""
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("export", help="export a trained network to ONNX", description=DESCRIPTION)
+    parser = subparsers.add_parser(
+        "export", help="export a trained network to ONNX, OpenVINO, LiteRT or a SavedModel", description=DESCRIPTION
+    )
     parser.add_argument("model", metavar="MODEL", help="a registered model (paper, classification) or a .keras file")
-    parser.add_argument("-o", "--output", required=True, metavar="FILE", help="the .onnx file to write")
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="the file to write (.onnx, .xml, .tflite; a new folder for saved_model)",
+    )
     parser.add_argument("--format", choices=FORMATS, default="onnx", help="what to export to (default onnx)")
-    parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="fp32 (default), or int8 (calibrated)")
+    parser.add_argument(
+        "--precision", choices=PRECISIONS, default="fp32", help="fp32 (default), fp16, or int8 (calibrated)"
+    )
     parser.add_argument(
         "--calibration",
         default="sample",
@@ -43,7 +56,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from colorization.export.onnx import check_request, export_model
+    from colorization.export.formats import check_request, export_model
     from colorization.io.files import OutputExistsError
     from colorization.weights import WeightsError
 

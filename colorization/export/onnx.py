@@ -1,158 +1,62 @@
-"""Exporting a trained network (either head) to ONNX, with its provenance.
+"""Exporting a trained network (either head) to ONNX: fp32, fp16 or int8, with its provenance inside.
 
 The conversion is Keras 3's own ``Model.export(path, format="onnx")`` (tf2onnx under it, with
 the TensorFlow backend); nothing of the network is re-implemented here. The exported file:
 
-* computes in float32 (``fp32``) or is quantized to int8 (``int8``, :mod:`colorization.export.quantize`);
+* computes in float32 (``fp32``), in float16 with float32 input and output (``fp16``: ONNX Runtime's
+  ``convert_float_to_float16``, ``keep_io_types``), or is quantized to int8 (``int8``,
+  :mod:`colorization.export.quantize`);
 * has one input ``L`` (scaled L, ``(batch, 256, 256, 1)``) and one output, ``ab_scaled`` (ab / 128) or
   ``ab_bins`` (the classification head's bin probabilities), with a ``batch`` dimension of any size;
-* carries its provenance (:func:`provenance`) in ``metadata_props`` (keys ``colorization.*``) and in
-  a JSON sidecar beside it (:func:`colorization.export.sidecar_path`), which also gives the file's sha256;
+* carries its provenance (:func:`colorization.export.formats.provenance`) in ``metadata_props`` (keys
+  ``colorization.*``), and in the sidecar :func:`colorization.export.formats.export_model` writes;
 * is checked by :func:`colorization.export.runtime.load_onnx` before it is moved into place, and is
-  written atomically, never over an existing file (or sidecar) unless ``overwrite``.
+  written atomically, never over an existing file unless ``overwrite``.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
 import warnings
-from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
-from colorization import __version__
-from colorization.export import FORMATS, METADATA_PREFIX, PRECISIONS, sidecar_path
-from colorization.io.files import OutputExistsError, atomic_path, sha256_file, write_text_atomic
-from colorization.weights import WeightsError, load_weights, reference_weights, registered_name, registry
+from colorization.export import METADATA_PREFIX
+from colorization.export.formats import Exported, check_request, export_model, provenance, source_weights
+from colorization.io.files import atomic_path
+from colorization.weights import WeightsError
 
-OUTPUT_NAMES = {"regression": "ab_scaled", "classification": "ab_bins"}
 BATCH_DIMENSION = "batch"
+__all__ = ["Exported", "check_request", "export_model", "provenance", "source_weights", "write"]
 
 
-@dataclass
-class Exported:
-    """What :func:`export_model` wrote: the file, its sidecar and the provenance both carry."""
+def write(network, work: Path, output: Path, record: dict, calibration, overwrite: bool) -> None:
+    """Write ``network`` to ``output`` as ONNX at ``record["precision"]`` (temporary files in ``work``)."""
+    converted = convert_fp32(network, work / "fp32.onnx")
+    if record["precision"] == "int8":
+        from colorization.export.quantize import quantize_int8
 
-    path: Path
-    sidecar: Path
-    provenance: dict
-
-
-def source_weights(model: str | Path) -> Path:
-    """The weights file ``model`` names: a registered model (``paper``, ``classification``) or a ``.keras`` file.
-
-    Raises :class:`~colorization.weights.WeightsError` (one line) for a name the registry does not list.
-    """
-    text = str(model)
-    if text in registry():
-        return reference_weights(text)
-    if Path(text).suffix == ".keras" or Path(text).exists():
-        return Path(text)
-    known = ", ".join(sorted(registry())) or "none"
-    raise WeightsError(f"{text}: neither a registered model ({known}) nor a .keras file")
+        record["quantization"] = quantize_int8(converted, work / "int8.onnx", calibration.views)
+        converted = work / "int8.onnx"
+    elif record["precision"] == "fp16":
+        record["quantization"] = to_float16(converted, work / "fp16.onnx")
+        converted = work / "fp16.onnx"
+    write_onnx(converted, output, record, overwrite)
 
 
-def export_model(
-    model: str | Path,
-    output: str | Path,
-    *,
-    fmt: str = "onnx",
-    precision: str = "fp32",
-    calibration=None,
-    overwrite: bool = False,
-) -> Exported:
-    """Export the network ``model`` names (:func:`source_weights`) to ``output``.
+def to_float16(fp32: Path, output: Path) -> dict:
+    """Write ``fp32`` with float16 weights and computation to ``output``, input and output float32; its settings."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+    from onnxruntime.transformers.onnx_model import OnnxModel
 
-    Parameters
-    ----------
-    fmt : {"onnx"}
-    precision : {"fp32", "int8"}
-    calibration : Calibration, optional
-        The images int8 is calibrated on (:func:`colorization.export.calibration.calibration_set`);
-        required for int8 and recorded in the provenance.
-    overwrite : bool
-        Replace an existing ``output`` and its sidecar.
-
-    Raises
-    ------
-    WeightsError
-        Unusable source weights (:func:`colorization.weights.load_weights`), or an export that does
-        not fit the network path.
-    OutputExistsError
-        ``output`` or its sidecar exists and ``overwrite`` is False (checked before converting).
-    ValueError
-        An unknown format or precision, an output not ending in ``.onnx``, int8 without calibration.
-    """
-    output = Path(output)
-    check_request(output, fmt, precision, calibration, overwrite)
-    weights = source_weights(model)
-    network = load_weights(weights)
-    record = provenance(network, weights, precision, calibration)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=output.parent, prefix=f".{output.stem}.export.") as work:
-        converted = convert_fp32(network, Path(work) / "fp32.onnx")
-        if precision == "int8":
-            from colorization.export.quantize import quantize_int8
-
-            record["quantization"] = quantize_int8(converted, Path(work) / "int8.onnx", calibration.views)
-            converted = Path(work) / "int8.onnx"
-        write_onnx(converted, output, record, overwrite)
-    side = sidecar_path(output)
-    entry = {"file": output.name, "sha256": sha256_file(output), "bytes": output.stat().st_size, **record}
-    write_text_atomic(side, json.dumps(entry, indent=2, ensure_ascii=False) + "\n", overwrite=overwrite)
-    return Exported(output, side, record)
-
-
-def check_request(output: Path, fmt: str, precision: str, calibration, overwrite: bool) -> None:
-    """Refuse, before any work, what :func:`export_model` would refuse at the end."""
-    if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    if output.suffix.lower() != ".onnx":
-        raise ValueError(f"{output}: an ONNX export must end in .onnx")
-    if precision == "int8" and calibration is None:
-        raise ValueError("int8 needs calibration images (a data source's training split)")
-    if output.is_dir():
-        raise ValueError(f"{output}: is a folder; name the .onnx file to write")
-    if output.parent.exists() and not output.parent.is_dir():
-        raise ValueError(f"{output.parent}: is a file, not a folder to write {output.name} in")
-    for path in (output, sidecar_path(output)):
-        if not overwrite and (path.exists() or path.is_symlink()):
-            raise OutputExistsError(17, "exists (use --overwrite to replace it)", str(path))
-
-
-def provenance(network, weights: Path, precision: str, calibration=None) -> dict:
-    """Where an export comes from: source weights (file, sha256, registered name), package, converters, precision."""
-    from colorization.model import head_of
-
-    head = head_of(network)
-    record = {
-        "package": "lab-cnn-colorization",
-        "package_version": __version__,
-        "format": "onnx",
-        "precision": precision,
-        "head": head,
-        "output": OUTPUT_NAMES[head],
-        "source_weights": weights.name,
-        "source_sha256": sha256_file(weights),
-        "source_registered_name": registered_name(weights) or "",
-        "converter": "keras.Model.export(format='onnx') (tf2onnx)",
-        **{f"{name}_version": _version(name) for name in ("keras", "tensorflow", "tf2onnx", "onnx", "onnxruntime")},
+    model = OnnxModel(convert_float_to_float16(onnx.load(str(fp32)), keep_io_types=True))
+    model.topological_sort()  # the converter appends the input's cast after the nodes that read it
+    onnx.save(model.model, str(output))
+    return {
+        "method": "onnxruntime.transformers.float16.convert_float_to_float16 (keep_io_types)",
+        "weights": "float16",
+        "activations": "float16 inside the graph; input and output float32",
     }
-    if calibration is not None and precision == "int8":
-        record["calibration"] = calibration.record()
-    return record
-
-
-def _version(distribution: str) -> str:
-    for name in (distribution, f"{distribution}-cpu"):
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return "not installed"
 
 
 def convert_fp32(network, path: Path) -> Path:

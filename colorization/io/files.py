@@ -96,6 +96,18 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def sha256_path(path: str | Path) -> str:
+    """Hex sha256 of a file, or of a folder (a SavedModel): of each regular file's relative path
+    and sha256, in sorted order, so that the same tree always gives the same digest."""
+    path = Path(path)
+    if not path.is_dir():
+        return sha256_file(path)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink()):
+        digest.update(f"{file.relative_to(path).as_posix()}\0{sha256_file(file)}\n".encode())
+    return digest.hexdigest()
+
+
 def same_file(first: str | Path, second: str | Path) -> bool:
     """True if both paths exist and are one file (``os.path.samefile``: one inode)."""
     try:

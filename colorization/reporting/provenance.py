@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from colorization.io.files import sha256_file
+from colorization.io.files import sha256_path
 from colorization.io.paths import project_root
 
 SCHEMA = "colorization-provenance/1"
@@ -94,11 +94,11 @@ def machine() -> dict:
 
 
 def weights_entry(path: str | Path | None) -> dict | None:
-    """``{"path", "sha256"}`` of a weights file (None for None)."""
+    """``{"path", "sha256"}`` of a weights file or folder (a SavedModel; :func:`sha256_path`), None for None."""
     if path is None:
         return None
     path = Path(path)
-    return {"path": str(path.resolve()), "sha256": sha256_file(path)}
+    return {"path": str(path.resolve()), "sha256": sha256_path(path)}
 
 
 def provenance(kind: str, *, weights: str | Path | dict | None = None, **fields) -> dict:

@@ -17,6 +17,7 @@ Read the modules in this order, the order one run goes through them:
 ``preflight``       what is checked before the run folder is written (folder, resume files, data)
 ``fit_loop``        the Keras ``fit`` loop (any backend)
 ``jax_loop``        the lean JAX loop (``lax.scan`` over jitted steps)
+``pipelined``       its epoch ends, in the background while the next epoch trains
 ``epoch_end``       what both loops do when an epoch ends: refuse a diverged one
                     (:class:`TrainingDiverged`), commit it (the ``Bookkeeper``)
 ``early_stopping``  the improved / wait / stop rule on ``val_loss``

@@ -34,6 +34,8 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+import numpy as np
+
 from colorization.io.files import write_text_atomic
 from colorization.training.config import ConfigError, TrainConfig
 
@@ -275,8 +277,19 @@ def describe_checkpoint(network) -> dict:
     }
 
 
-def export_float32(network, path: Path) -> None:
-    """Save the network's weights as a fresh float32, uncompiled paper model (inference file)."""
+def export_float32(network, path: Path, into=None):
+    """Save the network's weights as a float32, uncompiled paper model (inference file); that model.
+
+    ``into``: the model an earlier call returned for the same network, given its weights
+    instead of building another (a build costs about as much as the write; the run
+    exports ``best.keras`` at every improving epoch).
+    """
     from colorization.model import rebuild, save_model
 
-    save_model(rebuild(network), path)
+    if into is None:
+        into = rebuild(network)
+    else:
+        weights = zip(network.get_weights(), into.weights, strict=True)
+        into.set_weights([np.asarray(w).astype(v.dtype) for w, v in weights])  # as rebuild casts them
+    save_model(into, path)
+    return into

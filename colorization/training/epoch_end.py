@@ -115,6 +115,7 @@ class Bookkeeper:
         self.folder, self.config, self.state = folder, config, state
         self.writer = writer
         self._pending = None
+        self._float32 = None  # the float32 network best.keras is saved from (built once)
 
     def wait(self) -> None:
         """Block until the previous epoch's files are written (re-raising a failed write)."""
@@ -150,7 +151,7 @@ class Bookkeeper:
         """Write the epoch's files; ``state.json`` (the commit point) after its checkpoint."""
         save_checkpoint(network, checkpoint)
         if improved:
-            export_float32(network, self.folder.best_path)
+            self._float32 = export_float32(network, self.folder.best_path, self._float32)
         self.folder.write_state(snapshot)
         self.folder.write_history(snapshot.history)
         self.folder.prune(self.config.keep_checkpoints, snapshot.checkpoint)

@@ -14,11 +14,16 @@ Data reaches the device in one of two ways (``data_placement``):
             (:func:`colorization.data.batches.gather`) and uploaded.
 
 Either way a feeder thread prepares the next chunk (the next epoch's first, too) while
-the current one trains, and checkpoints are written in the background while the next
-epoch runs. Measured on an H100 (bf16, batch 256; ``benchmarks/train_throughput.py``,
-2026-11-27): this loop trains 6,233 images/s (``device``) and 6,238 (``host``), against
-6,399 for the same network, optimizer and loss alone on one resident batch and 6,033
-for ``fit``; the bare-network reference figures are in ``docs/measurements.md``.
+the current one trains. Nothing at an epoch's end waits for the device: its validation is
+dispatched behind its training, and its losses, weights, record and checkpoint are taken
+care of in the background while the next epoch trains (:mod:`.pipelined`).
+
+Measured on an H100 (bf16, batch 256; ``benchmarks/train_throughput.py``, 2026-11-27,
+before the epoch ends were pipelined): this loop trains 6,233 images/s (``device``) and
+6,238 (``host``), against 6,399 for the same network, optimizer and loss alone on one
+resident batch and 6,033 for ``fit``; the bare-network reference figures are in
+``docs/measurements.md``. ``benchmarks/train_overhead.py`` measures what validation and
+checkpoints cost.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import numpy as np
 
 from colorization.data.batches import gather, plan_epoch
 from colorization.training import hints
-from colorization.training.epoch_end import end_epoch
+from colorization.training.pipelined import DispatchedEpoch, EpochEnds, model_variables, state_copier
 from colorization.training.step import jax_step_functions, make_loss
 
 DEFAULT_CHUNK = 50  # steps per compiled call when steps_per_execution is None
@@ -79,7 +84,9 @@ def prefetched(pool: Executor, prepare, items: Iterator) -> Iterator[tuple]:
 
 class Feed:
     """Puts a chunk's inputs on the device(s): replicated, or split along the batch axis
-    of ``mesh`` (data parallelism)."""
+    of ``mesh`` (data parallelism). A mesh over several processes' devices (``multi_host``)
+    holds devices this process cannot address: every process holds the whole value (the
+    same data, the same planned batches), and each places only its own devices' shares."""
 
     def __init__(self, placement: str, mesh, pool: Executor):
         import jax
@@ -91,12 +98,21 @@ class Feed:
             self.replicated = NamedSharding(mesh, PartitionSpec())
             self.by_batch = NamedSharding(mesh, PartitionSpec(None, "batch"))
         else:
-            self.replicated = self.by_batch = jax.devices()[0]
+            self.replicated = self.by_batch = jax.local_devices()[0]
 
     def put(self, value, sharding=None):
+        """``value`` (an array or a tree of them) on ``sharding`` (default: replicated)."""
         import jax
 
-        return jax.device_put(value, self.replicated if sharding is None else sharding)
+        sharding = self.replicated if sharding is None else sharding
+        if getattr(sharding, "is_fully_addressable", True):
+            return jax.device_put(value, sharding)
+
+        def this_process_shares(leaf):
+            array = np.asarray(leaf)
+            return jax.make_array_from_callback(array.shape, sharding, lambda index: array[index])
+
+        return jax.tree.map(this_process_shares, value)
 
     def upload(self, data) -> tuple:
         """``device``: both uint8 sets on the device, replicated; ``host``: (None, None)."""
@@ -150,45 +166,22 @@ class ValidationPlan:
         return cls(index, weight, per_call, n, None if points is None else points[index])
 
 
-def validation_loss(eval_chunk, train_state, feed: Feed, plan: ValidationPlan, images, device_images) -> float:
-    """Mean per-image validation loss of the weights in ``train_state``."""
-    total = 0.0
+def dispatch_validation(eval_chunk, weights, feed: Feed, plan: ValidationPlan, images, device_images) -> list:
+    """The validation calls on the weights of ``weights`` (a state), dispatched without waiting:
+    each call's sum of weighted per-image losses, a device scalar
+    (:func:`~colorization.training.pipelined.mean_validation_loss` waits for them)."""
+    totals = []
     for c0 in range(0, len(plan.index), plan.per_call):
         part = slice(c0, c0 + plan.per_call)
         points = None if plan.points is None else plan.points[part]
         xs, ws, ps = feed.inputs(images, plan.index[part], plan.weight[part], points)
-        total += float(eval_chunk(train_state[0], train_state[1], device_images, xs, ws, ps))
-    return total / plan.images
-
-
-def model_variables(network) -> tuple:
-    """The network's trainable and non-trainable variables and its optimizer's."""
-    return network.trainable_variables, network.non_trainable_variables, network.optimizer.variables
+        totals.append(eval_chunk(weights[0], weights[1], device_images, xs, ws, ps))
+    return totals
 
 
 def initial_state(network, feed: Feed) -> tuple:
     """The loop's state on the device: copies of the variables (the loop donates its buffers)."""
     return feed.put(tuple([np.asarray(v.value) for v in variables] for variables in model_variables(network)))
-
-
-def assign_state(network, train_state) -> None:
-    """Copy the loop's state back into the Keras variables (for checkpoints)."""
-    for variables, arrays in zip(model_variables(network), train_state, strict=True):
-        for variable, array in zip(variables, arrays, strict=True):
-            variable.assign(np.asarray(array))
-
-
-def report_epoch(
-    config, epoch: int, train_loss: float, val_loss: float, images: int, seconds: float, wall: float
-) -> None:
-    """The epoch's line (``verbose``); a loss that is not finite stops the run in
-    :func:`~colorization.training.epoch_end.end_epoch`."""
-    if config.verbose:
-        print(
-            f"Epoch {epoch}/{config.epochs} - {seconds:.2f}s - loss: {train_loss:.4f} - val_loss: {val_loss:.4f} - "
-            f"{images / seconds:,.0f} img/s ({images / wall:,.0f} with validation and checkpoints)",
-            flush=True,
-        )
 
 
 def run_jax_scan(config, network, data, state, book, record, mesh=None, class_weights=None) -> None:
@@ -197,7 +190,9 @@ def run_jax_scan(config, network, data, state, book, record, mesh=None, class_we
     The arguments are those of :func:`colorization.training.fit_loop.run_fit`, plus
     ``mesh``: the ``jax.sharding.Mesh`` of ``distribution: data_parallel`` (None: one
     device). ``book`` must have a ``writer``: the loop keeps the Keras variables untouched
-    until :meth:`Bookkeeper.wait` says the previous epoch's files are written.
+    until :meth:`Bookkeeper.wait` says the previous epoch's files are written. Each epoch
+    ends in the background while the next one trains (:mod:`.pipelined`); on return every
+    epoch trained is ended, and the Keras variables hold the last one committed.
     """
     import jax
 
@@ -211,30 +206,27 @@ def run_jax_scan(config, network, data, state, book, record, mesh=None, class_we
         len(data.val), config.batch_size, chunk, hints.validation_plan(config, len(data.val))
     )
     images = (len(data.train) // config.batch_size) * config.batch_size
+    copy_state = state_copier()
     with (
         ThreadPoolExecutor(1, thread_name_prefix="feeder") as feeder,
         ThreadPoolExecutor(GATHER_THREADS, thread_name_prefix="gather") as gatherers,
+        ThreadPoolExecutor(1, thread_name_prefix="epoch-end") as closer,
     ):
         feed = Feed(config.data_placement, mesh, gatherers)
         train_images, val_images = feed.upload(data)
         train_state = initial_state(network, feed)
-        mark = time.perf_counter()  # the cycle clock: compile, train, validation, waiting for files
+        ends = EpochEnds(closer, config, network, book, record, images, len(data.val))
         plan = epoch_chunks(config, len(data.train), state.epoch, chunk)
-        losses, start = [], time.perf_counter()
+        losses, dispatched = [], 0.0
         for item, (xs, fs, ps) in prefetched(feeder, partial(feed.chunk_inputs, data.train), plan):
+            dispatched = dispatched if losses else time.perf_counter()
             train_state, chunk_losses = train_chunk(train_state, train_images, xs, fs, ps)
             losses.append(chunk_losses)
-            if not item.last:
-                continue
-            train_loss = float(np.mean(np.concatenate([np.asarray(x) for x in losses])))  # waits for the device
-            seconds = time.perf_counter() - start
-            val_loss = validation_loss(eval_chunk, train_state, feed, validation, data.val, val_images)
-            book.wait()  # the previous epoch's files are written: the variables may change
-            assign_state(network, train_state)
-            now = time.perf_counter()
-            wall, mark = now - mark, now
-            report_epoch(config, item.epoch + 1, train_loss, val_loss, images, seconds, wall)
-            losses_of_epoch = {"loss": train_loss, "val_loss": val_loss}
-            if end_epoch(book, record, network, item.epoch + 1, losses_of_epoch, images, seconds, wall):
-                break
-            losses, start = [], time.perf_counter()
+            if item.last:
+                weights = copy_state(train_state)  # the next chunk donates train_state
+                totals = dispatch_validation(eval_chunk, weights, feed, validation, data.val, val_images)
+                if ends.hand_over(DispatchedEpoch(item.epoch + 1, losses, totals, weights, dispatched)):
+                    break  # the epoch before diverged (raised) or stopped early: this one is dropped
+                losses = []
+        else:
+            ends.verdict()  # the last epoch

@@ -92,8 +92,8 @@ def reference_weights(name: str = DEFAULT_MODEL) -> Path:
 
 
 def load_weights(weights: str | Path | None = None, name: str = DEFAULT_MODEL):
-    """Load a model: a ``.keras`` file (an ``.onnx`` export runs on ONNX Runtime,
-    :func:`colorization.export.runtime.load_onnx`), or the shipped model ``name`` if ``weights`` is None.
+    """Load a model: a ``.keras`` file (an export, ``.onnx``, ``.xml``, ``.tflite`` or a SavedModel folder, runs
+    on its runtime: :func:`colorization.export.load_exported`), or the shipped model ``name`` if ``weights`` is None.
 
     Loading uses Keras' safe mode: no arbitrary code from the file runs.
 
@@ -106,10 +106,10 @@ def load_weights(weights: str | Path | None = None, name: str = DEFAULT_MODEL):
         (:func:`check_contract`), or weights holding NaN or infinity.
     """
     path = reference_weights(name) if weights is None else Path(weights)
-    if path.suffix.lower() == ".onnx":  # an exported network (colorization export): ONNX Runtime, no TensorFlow
-        from colorization.export.runtime import load_onnx
+    from colorization.export import exported_format, load_exported
 
-        return load_onnx(path)
+    if exported_format(path):  # an exported network (colorization export): its runtime, no Keras
+        return load_exported(path)
     check_archive(path)
     model = _load_keras(path)
     check_contract(model, path)
