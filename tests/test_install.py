@@ -26,13 +26,18 @@ from colorization.app import MAX_UPLOAD_BYTES
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 # make target -> pyproject.toml extras its install set adds to the core
-SETS = {"install": "", "reproduce": "notebooks", "app": "app", "test": "notebooks,app,jax,dev,export,video"}
+SETS = {
+    "install": "",
+    "reproduce": "notebooks",
+    "app": "app",
+    "test": "notebooks,app,jax,dev,export,export-openvino,export-litert,video",
+}
 # part of the package -> extras it may import from besides the core (everything else: the core alone)
 PART_EXTRAS = {
     "app": ("app",),
     "repro": ("notebooks",),
     "training": ("jax",),
-    "export": ("export",),
+    "export": ("export", "export-openvino", "export-litert"),
     "video": ("video",),
     "metrics": ("video",),  # the temporal metrics' optical flow (OpenCV), imported only when they run
 }
