@@ -120,17 +120,17 @@ def sweep_batch(model, views: np.ndarray, values, pool=None):
         per_value.append(decode_many(raw, values))
     decoded = [np.concatenate(parts) for parts in zip(*per_value, strict=True)]  # one (N, H, W, 2) per value
     jobs = [[one[index] for one in decoded] for index in range(len(views))]
-    for index, scores in enumerate(pool_map(pool, view_sweep_scores, list(views), jobs, [values] * len(views))):
+    for index, scores in enumerate(pool_map(pool, view_sweep_scores, list(views), jobs)):
         for value, one in zip(values, scores, strict=True):
             yield index, {"vividness": value, **one}
 
 
-def view_sweep_scores(view: np.ndarray, abs_: list, values) -> list[dict]:
-    """:func:`sweep_scores` of each ab (one per vividness of ``values``) joined with ``view``'s L."""
+def view_sweep_scores(view: np.ndarray, abs_: list) -> list[dict]:
+    """:func:`sweep_scores` of each ab (one per vividness) joined with ``view``'s L."""
     from colorization.colorize import render
 
     original = Original.of(view)
-    return [sweep_scores(render(view, ab), original) for ab, _ in zip(abs_, values, strict=True)]
+    return [sweep_scores(render(view, ab), original) for ab in abs_]
 
 
 def summarize_sweep(sweep: pd.DataFrame) -> pd.DataFrame:
