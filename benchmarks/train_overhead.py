@@ -2,6 +2,7 @@
 
     KERAS_BACKEND=jax python benchmarks/train_overhead.py --epochs 10              # 7,000 random images
     KERAS_BACKEND=jax python benchmarks/train_overhead.py --pack .pack/c101 --epochs 10
+    KERAS_BACKEND=jax python benchmarks/train_overhead.py --cache data/cache/caltech101-caltech101 --batch-size 64
 
 Trains the same configuration (``configs/caltech101.yaml``: bf16, Adam 5e-4, flips,
 ``loop: jax_scan``, ``data_placement: device``; here batch 256 and no early stopping, so
@@ -24,7 +25,8 @@ included). The two runs train the same numbers: the check line compares their lo
 
 Data: ``--synthetic N`` random uint8 images of ``--size`` (default 7,000 of 256x256, never
 all zeros, with ``--val-images``), or ``--pack`` a Caltech-101 pack
-(:func:`colorization.data.write_pack`) decoded once into an image cache (``--cache-dir``).
+(:func:`colorization.data.write_pack`) decoded once into an image cache (``--cache-dir``), or
+``--cache`` an image cache notebook 01 built (its train and val splits).
 ``--out`` writes the figures as JSON. Machine, backend and device are printed first.
 """
 
@@ -55,6 +57,7 @@ def _parse(argv):
     p.add_argument("--synthetic", type=int, default=7000, help="random training images (without --pack)")
     p.add_argument("--val-images", type=int, default=391, help="random validation images (Caltech-101's split: 391)")
     p.add_argument("--pack", default=None, help="a Caltech-101 pack folder, decoded into a cache, instead")
+    p.add_argument("--cache", default=None, help="an image cache folder (notebook 01's), instead")
     p.add_argument("--cache-dir", default=None, help="where --pack is decoded (default: the package's data folder)")
     p.add_argument("--size", type=int, default=256, help="image side")
     p.add_argument("--epochs", type=int, default=10, help="epochs of each run (the first compiles)")
@@ -89,8 +92,10 @@ def random_uint8(n: int, size: int, seed: int) -> np.ndarray:
 
 def load_data(args):
     """The benchmark's :class:`~colorization.training.data.TrainData`."""
-    from colorization.training.data import TrainData, pack_data
+    from colorization.training.data import TrainData, cache_data, pack_data
 
+    if args.cache:
+        return cache_data(args.cache)
     if args.pack:
         return pack_data(args.pack, args.cache_dir)
     train, val = random_uint8(args.synthetic, args.size, 2), random_uint8(args.val_images, args.size, 3)

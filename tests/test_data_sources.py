@@ -227,6 +227,29 @@ def test_split_together_keeps_near_duplicates_in_one_split(tmp_path):
     assert pairs["Faces"].value_counts().to_dict() == {"train": 16, "val": 2, "test": 2}
 
 
+def test_unselected_images_join_train_and_never_beside_a_held_out_twin(tmp_path):
+    from colorization.data.manifest import near_duplicate_groups, unselected_to_train
+
+    root = tmp_path / "c101"
+    for i in range(30):
+        save(root / "Faces" / f"image_{i:04d}.jpg", photo(i))
+        save(root / "Faces_easy" / f"image_{i:04d}.jpg", photo(i)[4:-4, 4:-4])
+        save(root / "other" / f"image_{i:04d}.jpg", photo(100 + i))
+    source = FolderSource(root)
+    source.split_together = {"Faces_easy": "Faces"}
+    capped = build_manifest(source, max_per_category=10, workers=0, progress=False)
+    wide = unselected_to_train(capped, source.split_together)
+    for split in ("val", "test"):  # the held-out images are the same
+        assert wide.loc[wide["split"] == split, "relpath"].tolist() == capped.loc[capped["split"] == split, "relpath"].tolist()
+    groups = pd.Series(near_duplicate_groups(wide, source.split_together))
+    held_out = set(groups[wide["split"].isin(["val", "test"])])
+    assert not held_out & set(groups[wide["split"] == "train"])
+    assert (wide.loc[wide["category"] == "other", "split"] == "train").sum() == 30 - 2  # 20 unselected joined
+    twins = wide["excluded"] == "not selected (a near-duplicate is held out)"
+    assert twins.any() and (wide.loc[twins, "split"] == "").all()
+    assert (capped["split"] == "train").sum() + 40 + 20 - twins.sum() == (wide["split"] == "train").sum()
+
+
 # --- reading a manifest: every problem is one line naming the file --------------------------------
 @pytest.fixture
 def good_manifest(mixed_folder, tmp_path):

@@ -189,6 +189,27 @@ def test_evaluation_data_keeps_the_chosen_categories(prepared, tmp_path):
     )
 
 
+def test_a_run_on_a_cache_is_evaluated_on_that_cache(prepared, tmp_path):
+    from colorization.data.manifest import write_manifest
+    from colorization.evaluation.finetune import run_data
+
+    manifest, folder = prepared["manifest"], str(prepared["cache"].folder)
+    write_manifest(manifest, tmp_path / "manifest.csv")
+    config = {"data": "cache", "cache_dir": folder, "manifest_path": str(tmp_path / "manifest.csv")}
+    data = run_data({"config": {**config, "content_group": "animals"}}, split="test")
+    assert set(data.items["category"]) == {"Leopards", "elephant"}
+    assert len(data.items) == _rows(manifest, "test", ("Leopards", "elephant"))
+    assert data.source == "cache" and data.describe()["content_group"] == "animals"
+    assert len(run_data({"config": config}, split="all").items) == len(usable(manifest))
+    with pytest.raises(ValueError, match="without manifest_path"):
+        run_data({"config": {"data": "cache", "cache_dir": folder}})
+    write_manifest(manifest.iloc[:-1], tmp_path / "other.csv")
+    with pytest.raises(ValueError, match="not the manifest the cache"):
+        run_data({"config": {**config, "manifest_path": str(tmp_path / "other.csv")}})
+    with pytest.raises(ValueError, match="no complete image cache there"):
+        run_data({"config": {**config, "cache_dir": str(prepared["base"] / "nothing")}})
+
+
 def test_evaluate_command_refuses_an_unknown_group_before_any_work(tmp_path, capsys):
     from colorization.cli import main
 

@@ -63,6 +63,12 @@ def add_parser(subparsers) -> None:
         help="use at most N usable images per category (seeded choice)",
     )
     parser.add_argument(
+        "--unselected-to-train",
+        action="store_true",
+        help="with --max-per-category: the images the cap leaves out join the train split (val and test "
+        "stay the capped set's; an image whose near-duplicate is held out stays out)",
+    )
+    parser.add_argument(
         "--limit", type=positive_int, metavar="N", help="look at only N files, evenly spaced (quick trials)"
     )
     parser.add_argument("--workers", type=int, metavar="N", help="parallel decoders (default: one per core)")
@@ -86,10 +92,12 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from colorization.cli.common import CommandError
-    from colorization.data.manifest import build_manifest
+    from colorization.data.manifest import build_manifest, unselected_to_train
 
     if args.pack_quality > 100:
         raise CommandError(f"--pack-quality must be 1..100, got {args.pack_quality}")
+    if args.unselected_to_train and args.max_per_category is None:
+        raise CommandError("--unselected-to-train needs --max-per-category (without a cap nothing is left out)")
     out = _check_out(args)
     source = open_source(args)
     try:
@@ -104,6 +112,8 @@ def run(args) -> int:
         )
     except (ValueError, OSError) as error:
         raise CommandError(one_line(error)) from None
+    if args.unselected_to_train:
+        manifest = unselected_to_train(manifest, source.split_together)
     if manifest.empty:
         raise CommandError(f"{source.origin}: no files found, nothing to prepare ({source.name})")
     _refuse_other_manifest(out, manifest, args.overwrite)

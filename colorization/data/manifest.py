@@ -78,15 +78,36 @@ def build_manifest(
     else:
         together = source.split_together or {}
         categories = [together.get(c, c) for c in table["category"]]
-        groups = [
-            f"{together[c]}/{r.rsplit('/', 1)[-1]}" if c in together else r
-            for c, r in zip(table["category"], table["relpath"], strict=True)
-        ]
+        groups = near_duplicate_groups(table, together)
         split = splits.assign_splits(
             categories, table["relpath"].tolist(), seed=seed, fractions=fractions, usable=usable, groups=groups
         )
     table.insert(2, "split", list(split))
     return table[[*MANIFEST_COLUMNS, "path"]].reset_index(drop=True)
+
+
+def near_duplicate_groups(manifest: pd.DataFrame, split_together: dict[str, str] | None) -> list[str]:
+    """Each row's group: rows of one group are near-duplicates that one split must hold together
+    (``Source.split_together``: e.g. Caltech-101's ``Faces_easy/x.jpg`` and ``Faces/x.jpg``)."""
+    together = split_together or {}
+    return [
+        f"{together[c]}/{r.rsplit('/', 1)[-1]}" if c in together else r
+        for c, r in zip(manifest["category"], manifest["relpath"], strict=True)
+    ]
+
+
+def unselected_to_train(manifest: pd.DataFrame, split_together: dict[str, str] | None = None) -> pd.DataFrame:
+    """The manifest with the images a per-category cap left out (``max_per_category``) added to the
+    train split; the val and test splits are unchanged, so a model trained on the wider set is
+    scored on the same held-out images. An unselected image whose near-duplicate is held out
+    (:func:`near_duplicate_groups`) stays out."""
+    table = manifest.copy()
+    held_out = set(np.asarray(near_duplicate_groups(table, split_together))[table["split"].isin(["val", "test"])])
+    unselected = table["excluded"].str.startswith("not selected (max ")
+    twin = np.array([group in held_out for group in near_duplicate_groups(table, split_together)])
+    table.loc[unselected & ~twin, ["split", "excluded"]] = ["train", ""]
+    table.loc[unselected & twin, "excluded"] = "not selected (a near-duplicate is held out)"
+    return table
 
 
 def _written(manifest: pd.DataFrame) -> pd.DataFrame:

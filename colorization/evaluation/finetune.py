@@ -10,7 +10,7 @@ bootstrap interval and how many images improved. After a run::
 
     python -m colorization.evaluation.finetune runs/caltech101_finetune_animals -o results/finetune_animals
 
-reads the run's ``run.json`` (its pack, categories or content group, and the weights it
+reads the run's ``run.json`` (its pack or cache, categories or content group, and the weights it
 started from, whose sha256 must still match) and writes into the output folder
 (:data:`COMPARISON_FILES`, atomically; a folder the package did not write results into is
 refused unless ``--overwrite``): ``per_image.csv`` (one row per image and model),
@@ -206,10 +206,18 @@ def untuned_of(record: dict, folder: Path) -> str:
 
 
 def run_data(record: dict, *, split: str = "test", pack=None, limit: int | None = None) -> EvalData:
-    """The images of the run's pack (``pack`` if it moved) and categories, in ``split``."""
-    from colorization.evaluation.selection import load_pack_data
+    """The images of the run's pack (``pack`` if it moved) or cache, and categories, in ``split``."""
+    from colorization.evaluation.selection import load_cache_data, load_pack_data
 
     config = record["config"]
+    chosen = {"categories": config.get("categories"), "content_group": config.get("content_group")}
+    if pack is None and config.get("data") == "cache":
+        if not config.get("manifest_path"):
+            raise ValueError(
+                "the run trained on data: cache without manifest_path, so its split is unknown here; "
+                "give the pack to evaluate on with --pack, or train with manifest_path set"
+            )
+        return load_cache_data(config["cache_dir"], config["manifest_path"], split=split, limit=limit, **chosen)
     if pack is None and config.get("data") != "pack":
         raise ValueError(
             f"the run trained on data: {config.get('data')}; give the pack to evaluate on with --pack "
@@ -220,8 +228,7 @@ def run_data(record: dict, *, split: str = "test", pack=None, limit: int | None 
         split=split,
         limit=limit,
         cache_dir=config.get("cache_dir") if pack is None else None,
-        categories=config.get("categories"),
-        content_group=config.get("content_group"),
+        **chosen,
     )
 
 

@@ -19,6 +19,12 @@ import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 
 MAX_PROCESSES = 16  # each holds a few 256x256 images (a Levin solve ~100 MB): memory stays bounded on big hosts
+WORKER_ENVIRONMENT = {
+    "JAX_PLATFORMS": "cpu",  # a worker never opens the GPU (JAX would reserve 75% of its memory per process)
+    "OMP_NUM_THREADS": "1",  # one thread per worker: the pool is the parallelism (no cores x cores threads)
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
 
 
 def worker_count(workers: int | None = None) -> int:
@@ -33,7 +39,13 @@ def cpu_pool(workers: int | None = None):
     count = worker_count(workers)
     if count <= 1:
         return contextlib.nullcontext()
-    return ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"), initializer=worker_setup)
+
+
+def worker_setup() -> None:
+    """A worker's first step, before it imports anything of the jobs: :data:`WORKER_ENVIRONMENT`."""
+    for name, value in WORKER_ENVIRONMENT.items():
+        os.environ[name] = value
 
 
 def pool_map(pool: Executor | None, function, *iterables) -> list:

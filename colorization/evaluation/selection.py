@@ -195,6 +195,34 @@ def load_pack_data(
     return _eval_data("pack", f"pack {pack.path}", split, None, table, cache, limit, chosen, content_group)
 
 
+def load_cache_data(
+    folder,
+    manifest,
+    *,
+    split: str = "test",
+    limit: int | None = None,
+    categories: list[str] | None = None,
+    content_group: str | None = None,
+) -> EvalData:
+    """The images of an image cache (``colorization prepare --cache`` or notebook 01) to evaluate at
+    paper resolution, in the split of ``manifest`` (the CSV the cache was built from, which it must
+    match): a run that trained on ``data: cache``. Raises ``ValueError`` as :func:`load_data`.
+    """
+    from colorization.data.cache import open_cache
+    from colorization.data.manifest import manifest_hash, read_manifest
+
+    if split not in SPLIT_CHOICES:
+        raise ValueError(f"split must be one of {SPLIT_CHOICES}, got {split!r}")
+    cache = open_cache(folder)
+    if cache is None:
+        raise ValueError(f"{folder}: no complete image cache there (`colorization prepare ... --cache` builds one)")
+    table = read_manifest(manifest).assign(path="")  # the files need not be here: paper resolution only
+    if cache.meta.get("manifest_hash") != manifest_hash(table):
+        raise ValueError(f"{manifest}: not the manifest the cache {cache.folder} was built from (their hashes differ)")
+    chosen = _chosen(table, f"cache {cache.folder}", categories, content_group)
+    return _eval_data("cache", f"cache {cache.folder}", split, None, table, cache, limit, chosen, content_group)
+
+
 def _chosen(table: pd.DataFrame, where: str, categories, content_group) -> tuple[str, ...] | None:
     """The categories chosen among the manifest's usable images' (None: all)."""
     from colorization.data.categories import chosen_categories
