@@ -81,6 +81,29 @@ def test_decode_many_is_decode_at_each_value():
     np.testing.assert_allclose(gained[1], 2 * ab)
 
 
+def test_classification_is_decoded_before_its_nearest_upsampling_with_the_same_pixels():
+    import importlib
+
+    import keras
+
+    from colorization.model import build_paper_model
+
+    colorize = importlib.import_module("colorization.colorize")
+    keras.utils.set_random_seed(0)
+    views = np.random.default_rng(2).integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
+    for upsampling, halved in (("nearest", True), ("bilinear", False)):
+        model = build_paper_model(32, upsampling=upsampling, head="classification", bins=q.NUM_BINS)
+        raws = list(colorize.raw_predictions(model, views))
+        assert [r.repeat for r in raws] == [2 if halved else 1] * 2 and raws[0].values.shape[1] == (16 if halved else 32)
+        full = [colorize.RawPrediction(np.asarray(model.predict_on_batch(colorize.network_input(views))), True)]
+        for value in (1.0, 2.5):
+            np.testing.assert_allclose(
+                np.concatenate([decode(raw, value) for raw in raws]), decode(full[0], value), atol=1e-4
+            )
+    wrapped = CountingModel(model)  # not a keras.Model (an exported runtime, say): decoded at full size
+    assert colorize.bins_before_upsampling(wrapped) is None
+
+
 @pytest.fixture(scope="module")
 def three_images(tmp_path_factory):
     data = load_data("sample", split="all", seed=0, cache_dir=tmp_path_factory.mktemp("c"), workers=1, progress=False)

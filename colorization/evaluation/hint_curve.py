@@ -85,7 +85,8 @@ def curve_batch(methods: list[CurveMethod], views: np.ndarray, seeds: list[int],
     """(index in the batch, method, N, scores) for every view, method and N (``pool``: :func:`method_ab`)."""
     from colorization.hints.protocol import hints_from_truth
 
-    hints = {n: [hints_from_truth(view, n, seed) for view, seed in zip(views, seeds, strict=True)] for n in counts}
+    drawn = [hints_from_truth(view, max(counts), seed) for view, seed in zip(views, seeds, strict=True)]
+    hints = {n: [points[:n] for points in drawn] for n in counts}  # nested: the first n of the largest draw
     for method in methods:
         if method.kind == "automatic":  # takes no hints: one prediction and one score for every N
             flat = method_ab(method, views, [[]] * len(views))

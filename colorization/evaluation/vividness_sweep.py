@@ -110,27 +110,29 @@ def run_sweep(
 
 
 def sweep_batch(model, views: np.ndarray, values, pool=None):
-    """(index in the batch, {vividness, metrics...}) for every view and value: one prediction,
-    many decodings, each view's decodings scored in one job (in ``pool``'s processes if given)."""
-    from colorization.colorize import decode_many, raw_predictions
+    """(index in the batch, {vividness, metrics...}) for every view and value: one prediction per
+    view, decoded at every value and scored in one job (in ``pool``'s processes if given: the
+    classification head's annealed means are most of the work)."""
+    from colorization.colorize import RawPrediction, raw_predictions
     from colorization.evaluation.parallel import pool_map
 
-    per_value = []  # (value, (N, H, W, 2)) for the whole batch
-    for raw in raw_predictions(model, views):
-        per_value.append(decode_many(raw, values))
-    decoded = [np.concatenate(parts) for parts in zip(*per_value, strict=True)]  # one (N, H, W, 2) per value
-    jobs = [[one[index] for one in decoded] for index in range(len(views))]
-    for index, scores in enumerate(pool_map(pool, view_sweep_scores, list(views), jobs)):
+    raws = [
+        RawPrediction(raw.values[index : index + 1], raw.classification, raw.repeat)
+        for raw in raw_predictions(model, views)
+        for index in range(len(raw.values))
+    ]
+    for index, scores in enumerate(pool_map(pool, view_sweep_scores, list(views), raws, [values] * len(views))):
         for value, one in zip(values, scores, strict=True):
             yield index, {"vividness": value, **one}
 
 
-def view_sweep_scores(view: np.ndarray, abs_: list) -> list[dict]:
-    """:func:`sweep_scores` of each ab (one per vividness) joined with ``view``'s L."""
-    from colorization.colorize import render
+def view_sweep_scores(view: np.ndarray, raw, values) -> list[dict]:
+    """:func:`sweep_scores` of one view's raw prediction decoded at each vividness of ``values``,
+    joined with ``view``'s L."""
+    from colorization.colorize import decode_many, render
 
     original = Original.of(view)
-    return [sweep_scores(render(view, ab), original) for ab in abs_]
+    return [sweep_scores(render(view, ab[0]), original) for ab in decode_many(raw, values)]
 
 
 def summarize_sweep(sweep: pd.DataFrame) -> pd.DataFrame:

@@ -36,9 +36,10 @@ def hints_from_truth(rgb: np.ndarray, n: int, seed: int, radius: int | None = No
     draws = np.random.default_rng(seed).normal(size=(int(n), 2))
     rows = np.clip(np.floor(height / 2 + draws[:, 0] * height / 4), 0, height - 1).astype(int)
     columns = np.clip(np.floor(width / 2 + draws[:, 1] * width / 4), 0, width - 1).astype(int)
+    ab = rgb_to_lab(rgb)[..., 1:] if n else None  # once: per patch it was 0.65 s for a curve's 888 hints
     hints = []
     for row, column in zip(rows, columns, strict=True):
-        patch = rgb[max(0, row - radius) : row + radius + 1, max(0, column - radius) : column + radius + 1]
-        a, b = rgb_to_lab(patch).reshape(-1, 3)[:, 1:].astype(np.float64).mean(axis=0)
+        patch = ab[max(0, row - radius) : row + radius + 1, max(0, column - radius) : column + radius + 1]
+        a, b = patch.reshape(-1, 2).astype(np.float64).mean(axis=0)
         hints.append(Hint(float(column), float(row), (float(a), float(b)), radius))
     return hints
