@@ -15,7 +15,8 @@ from PIL import Image
 
 import colorization
 from colorization.cli import COMMANDS, build_parser, main
-from colorization.cli.common import SilentImport, backend_logs, on_terminal, stderr_captured
+from colorization.cli.common import SilentImport, backend_logs, on_terminal
+from colorization.io.quiet import stderr_captured
 
 # RST a module docstring may carry: ``literal``, `title`, :role:`target`
 RST_MARKUP = re.compile(r"`|:[a-z]+:")

@@ -20,9 +20,9 @@ import importlib.abc
 import logging
 import os
 import sys
-import tempfile
 import warnings
 
+from colorization.io.quiet import stderr_captured
 from colorization.vividness import LIMITS
 
 # The backends whose import is silenced, and whose Python loggers are raised to ERROR.
@@ -201,43 +201,3 @@ class SilentLoader(importlib.abc.Loader):
             self.loader.exec_module(module)
 
 
-@contextlib.contextmanager
-def stderr_captured():
-    """File descriptor 2 and ``sys.stderr`` into a temporary file for the block, then put back.
-
-    What was captured is dropped, unless the block raised: then it is written to stderr
-    first, since it may say why. Where fd 2 cannot be duplicated (closed), nothing changes.
-    """
-    _flush(sys.stderr)
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    with (
-        tempfile.TemporaryFile() as capture,
-        open(capture.fileno(), "w", encoding="utf-8", errors="replace", closefd=False) as text,
-    ):
-        os.dup2(capture.fileno(), 2)
-        try:
-            with contextlib.redirect_stderr(text):
-                yield
-        except BaseException:
-            _restore(saved, text)
-            capture.seek(0)
-            os.write(2, capture.read())
-            raise
-        _restore(saved, text)
-
-
-def _restore(saved: int, text) -> None:
-    """What Python still holds for stderr into the capture, then fd 2 back to ``saved``."""
-    _flush(text)
-    _flush(sys.stderr)
-    os.dup2(saved, 2)
-    os.close(saved)
-
-
-def _flush(stream) -> None:
-    with contextlib.suppress(AttributeError, ValueError, OSError):
-        stream.flush()

@@ -29,10 +29,13 @@ class LiteRtModel(ExportedModel):
     def open(self, threads: int | None):
         from ai_edge_litert.interpreter import Interpreter
 
+        from colorization.io.quiet import stderr_captured
+
         try:
             content = self.path.read_bytes()
-            self.interpreter = Interpreter(model_content=content, num_threads=int(threads) if threads else None)
-            self.interpreter.allocate_tensors()
+            with stderr_captured():  # the interpreter's "Created TensorFlow Lite XNNPACK delegate for CPU."
+                self.interpreter = Interpreter(model_content=content, num_threads=int(threads) if threads else None)
+                self.interpreter.allocate_tensors()
             provenance = read_metadata(content)
         except Exception as error:  # OSError; ValueError / RuntimeError: a damaged flatbuffer, unknown operators
             raise unusable(self.path, self.kind, error) from None
