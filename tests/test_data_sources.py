@@ -240,7 +240,8 @@ def test_unselected_images_join_train_and_never_beside_a_held_out_twin(tmp_path)
     capped = build_manifest(source, max_per_category=10, workers=0, progress=False)
     wide = unselected_to_train(capped, source.split_together)
     for split in ("val", "test"):  # the held-out images are the same
-        assert wide.loc[wide["split"] == split, "relpath"].tolist() == capped.loc[capped["split"] == split, "relpath"].tolist()
+        kept = capped.loc[capped["split"] == split, "relpath"].tolist()
+        assert wide.loc[wide["split"] == split, "relpath"].tolist() == kept
     groups = pd.Series(near_duplicate_groups(wide, source.split_together))
     held_out = set(groups[wide["split"].isin(["val", "test"])])
     assert not held_out & set(groups[wide["split"] == "train"])

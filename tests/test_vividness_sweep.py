@@ -94,7 +94,8 @@ def test_classification_is_decoded_before_its_nearest_upsampling_with_the_same_p
     for upsampling, halved in (("nearest", True), ("bilinear", False)):
         model = build_paper_model(32, upsampling=upsampling, head="classification", bins=q.NUM_BINS)
         raws = list(colorize.raw_predictions(model, views))
-        assert [r.repeat for r in raws] == [2 if halved else 1] * 2 and raws[0].values.shape[1] == (16 if halved else 32)
+        assert [r.repeat for r in raws] == [2 if halved else 1] * 2
+        assert raws[0].values.shape[1] == (16 if halved else 32)
         full = [colorize.RawPrediction(np.asarray(model.predict_on_batch(colorize.network_input(views))), True)]
         for value in (1.0, 2.5):
             np.testing.assert_allclose(

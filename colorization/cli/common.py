@@ -199,5 +199,3 @@ class SilentLoader(importlib.abc.Loader):
         module.__spec__.loader = module.__loader__ = self.loader
         with stderr_captured():
             self.loader.exec_module(module)
-
-

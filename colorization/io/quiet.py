@@ -53,4 +53,3 @@ def _restore(saved: int, text) -> None:
 def _flush(stream) -> None:
     with contextlib.suppress(AttributeError, ValueError, OSError):
         stream.flush()
-
