@@ -25,6 +25,10 @@ epoch is handed over, so it sees these moments as they happen. An epoch's files 
 (from the Keras variables) while the next two epochs train: the next epoch's end waits for
 them before it changes the variables. Only a write slower than that holds the loop back;
 the device then waits, and the cycles say so.
+
+Measured on one H200 (docs/measurements.md, 2026-12-01): validation and checkpoints every epoch
+cost 4.97% of steady throughput in ``benchmarks/train_overhead.py`` (Caltech-101, batch 64) and
+5.1% in the pipeline's real training run, where the sequential loop lost 22%.
 """
 
 from __future__ import annotations
