@@ -143,7 +143,8 @@ def test_adobe_rgb_photo_and_its_untagged_twin_differ(model, real_photos, tmp_pa
 
 
 def test_non_finite_predictions_are_refused_not_written():
-    from colorization.colorize import NonFinitePrediction, colorize
+    from colorization.colorize import colorize
+    from colorization.decoding import NonFinitePrediction
     from colorization.model import build_paper_model
 
     model = build_paper_model(input_size=None)

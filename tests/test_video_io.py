@@ -13,7 +13,8 @@ import pytest
 
 pytest.importorskip("av")
 
-from colorization.colorize import NonFinitePrediction, network_input, network_view  # noqa: E402
+from colorization.colorize import network_input, network_view  # noqa: E402
+from colorization.decoding import NonFinitePrediction  # noqa: E402
 from colorization.fast import lab_lut  # noqa: E402
 from colorization.io.files import OutputExistsError  # noqa: E402
 from colorization.video import pipeline, writer  # noqa: E402

@@ -17,7 +17,8 @@ import pytest
 
 import colorization as cz
 from colorization import lab
-from colorization.colorize import RawPrediction, decode, network_view, predict_ab, render
+from colorization.colorize import network_view, predict_ab, render
+from colorization.decoding import RawPrediction, decode
 from colorization.fast import lab_lut, recombine
 from colorization.metrics.vividness import colorfulness
 from colorization.vividness import AS_TRAINED, LIMITS, check_vividness, chroma_gain, default_of

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from colorization.ablation import quantize as q
-from colorization.colorize import RawPrediction, decode, decode_many, render
+from colorization.colorize import render
+from colorization.decoding import RawPrediction, decode, decode_many
 from colorization.evaluation import ModelMethod, load_data, select_evenly, tables
 from colorization.evaluation import vividness_sweep as vs
 from colorization.evaluation.runner import model_methods
@@ -89,20 +90,21 @@ def test_classification_is_decoded_before_its_nearest_upsampling_with_the_same_p
     from colorization.model import build_paper_model
 
     colorize = importlib.import_module("colorization.colorize")
+    decoding = importlib.import_module("colorization.decoding")
     keras.utils.set_random_seed(0)
     views = np.random.default_rng(2).integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
     for upsampling, halved in (("nearest", True), ("bilinear", False)):
         model = build_paper_model(32, upsampling=upsampling, head="classification", bins=q.NUM_BINS)
-        raws = list(colorize.raw_predictions(model, views))
+        raws = list(decoding.raw_predictions(model, views))
         assert [r.repeat for r in raws] == [2 if halved else 1] * 2
         assert raws[0].values.shape[1] == (16 if halved else 32)
-        full = [colorize.RawPrediction(np.asarray(model.predict_on_batch(colorize.network_input(views))), True)]
+        full = [decoding.RawPrediction(np.asarray(model.predict_on_batch(colorize.network_input(views))), True)]
         for value in (1.0, 2.5):
             np.testing.assert_allclose(
                 np.concatenate([decode(raw, value) for raw in raws]), decode(full[0], value), atol=1e-4
             )
     wrapped = CountingModel(model)  # not a keras.Model (an exported runtime, say): decoded at full size
-    assert colorize.bins_before_upsampling(wrapped) is None
+    assert decoding.bins_before_upsampling(wrapped) is None
 
 
 @pytest.fixture(scope="module")

@@ -80,7 +80,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from colorization.colorize import NonFinitePrediction
+    from colorization.decoding import NonFinitePrediction
     from colorization.io.files import OutputExistsError
     from colorization.video.container import VideoError, load_av, probe
     from colorization.video.pipeline import check_frame_size

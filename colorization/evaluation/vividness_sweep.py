@@ -9,7 +9,7 @@ The path::
     # or all four steps, plus chosen.md: sweep_defaults(models, val_data, folder)
 
 Each model predicts once per image; its output is decoded at every vividness of
-:data:`GRID` (:func:`colorization.colorize.decode_many`: a chroma gain for the regression head,
+:data:`GRID` (:func:`colorization.decoding.decode_many`: a chroma gain for the regression head,
 the annealed mean at ``T = 1 / v`` for the classification head), joined with the image's
 own L (:func:`colorization.colorize.render`) and scored at the paper's 256x256 crop.
 
@@ -113,7 +113,7 @@ def sweep_batch(model, views: np.ndarray, values, pool=None):
     """(index in the batch, {vividness, metrics...}) for every view and value: one prediction per
     view, decoded at every value and scored in one job (in ``pool``'s processes if given: the
     classification head's annealed means are most of the work)."""
-    from colorization.colorize import RawPrediction, raw_predictions
+    from colorization.decoding import RawPrediction, raw_predictions
     from colorization.evaluation.parallel import pool_map
 
     raws = [
@@ -129,7 +129,8 @@ def sweep_batch(model, views: np.ndarray, values, pool=None):
 def view_sweep_scores(view: np.ndarray, raw, values) -> list[dict]:
     """:func:`sweep_scores` of one view's raw prediction decoded at each vividness of ``values``,
     joined with ``view``'s L."""
-    from colorization.colorize import decode_many, render
+    from colorization.colorize import render
+    from colorization.decoding import decode_many
 
     original = Original.of(view)
     return [sweep_scores(render(view, ab[0]), original) for ab in decode_many(raw, values)]

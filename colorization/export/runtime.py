@@ -1,7 +1,7 @@
 """Running an exported network where a Keras model would run; ``.onnx`` files with ONNX Runtime.
 
 :class:`ExportedModel` has what the inference path uses of a Keras model (``input_shape``,
-``output_shape`` and ``predict_on_batch``, see :func:`colorization.colorize.raw_predictions`), so an
+``output_shape`` and ``predict_on_batch``, see :func:`colorization.decoding.raw_predictions`), so an
 exported file goes through the same pre- and post-processing, and the same evaluation code, as its
 source. Each runtime (:class:`OnnxModel` here, :class:`~colorization.export.openvino_runtime.OpenVinoModel`,
 :class:`~colorization.export.litert_runtime.LiteRtModel`) opens its file and runs a batch; the checks

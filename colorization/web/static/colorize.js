@@ -5,7 +5,7 @@
 //         -> L of the 256x256 view, scaled L/50 - 1  networkInput     (colorization.colorize.network_input,
 //                                                                      colorization.fast.lab_lut.lightness)
 //         -> the network (model.onnx)                runNetwork       (colorization.export.runtime.OnnxModel)
-//         -> ab at a vividness                       decodeAb         (colorization.colorize.decode,
+//         -> ab at a vividness                       decodeAb         (colorization.decoding.decode,
 //                                                                      colorization.vividness, annealed mean)
 //         -> ab up to the photo's size, bilinear,    render           (colorization.fast.lab_lut.render)
 //            joined with the photo's own L; colours
@@ -311,7 +311,7 @@ export async function runNetwork(ort, session, input) {
   return data;
 }
 
-// --- 4. ab at a vividness (colorize.decode, colorization.vividness) --------------------------------------
+// --- 4. ab at a vividness (decoding.decode, colorization.vividness) --------------------------------------
 /**
  * ab in Lab units (256*256*2, float32) at ``vividness``: for the regression head a chroma gain, ab * v; for the
  * classification head the annealed mean of the bin centres at temperature 1 / v (ablation.quantize).
