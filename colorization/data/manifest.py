@@ -102,9 +102,9 @@ def unselected_to_train(manifest: pd.DataFrame, split_together: dict[str, str] |
     scored on the same held-out images. An unselected image whose near-duplicate is held out
     (:func:`near_duplicate_groups`) stays out."""
     table = manifest.copy()
-    held_out = set(np.asarray(near_duplicate_groups(table, split_together))[table["split"].isin(["val", "test"])])
+    groups = pd.Series(near_duplicate_groups(table, split_together), index=table.index)
+    twin = groups.isin(groups[table["split"].isin(["val", "test"])])
     unselected = table["excluded"].str.startswith("not selected (max ")
-    twin = np.array([group in held_out for group in near_duplicate_groups(table, split_together)])
     table.loc[unselected & ~twin, ["split", "excluded"]] = ["train", ""]
     table.loc[unselected & twin, "excluded"] = "not selected (a near-duplicate is held out)"
     return table
