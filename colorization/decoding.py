@@ -55,17 +55,18 @@ def bins_before_upsampling(model):
     """
     import keras
 
+    from colorization.model import KERAS_LOCK
+
     if not isinstance(model, keras.Model):
         return None
-    if model in _BINS_HEADS:
+    with KERAS_LOCK:  # built once, even when two threads decode with the same model
+        if model not in _BINS_HEADS:
+            last = model.layers[-1]
+            nearest = isinstance(last, keras.layers.UpSampling2D) and tuple(last.size) == (2, 2)
+            nearest = nearest and last.interpolation == "nearest"
+            head = keras.Model(model.inputs, model.layers[-2].output, name="bins_before_up3") if nearest else None
+            _BINS_HEADS[model] = head
         return _BINS_HEADS[model]
-    last = model.layers[-1]
-    nearest = (
-        isinstance(last, keras.layers.UpSampling2D) and tuple(last.size) == (2, 2) and last.interpolation == "nearest"
-    )
-    head = keras.Model(model.inputs, model.layers[-2].output, name="bins_before_up3") if nearest else None
-    _BINS_HEADS[model] = head
-    return head
 
 
 def raw_predictions(model, rgb256: np.ndarray, hints: np.ndarray | None = None):
@@ -80,15 +81,24 @@ def raw_predictions(model, rgb256: np.ndarray, hints: np.ndarray | None = None):
     if hints is not None and channels == 1:
         raise ValueError("this network takes no colour hints: use the hint network (load_weights(name='hints'))")
     if model.output_shape[-1] == 2:
-        scaled = np.asarray(model.predict_on_batch(network_input(rgb256, hints, channels)), dtype=np.float32)
+        scaled = _predict(model, network_input(rgb256, hints, channels))
         yield RawPrediction(lab.unscale_ab(scaled), classification=False)
         return
     head = bins_before_upsampling(model)
     for start in range(0, len(rgb256), CLASSIFICATION_BATCH):
         part = slice(start, start + CLASSIFICATION_BATCH)
         inputs = network_input(rgb256[part], None if hints is None else hints[part], channels)
-        probs = (model if head is None else head).predict_on_batch(inputs)
-        yield RawPrediction(np.asarray(probs, dtype=np.float32), classification=True, repeat=1 if head is None else 2)
+        probs = _predict(model if head is None else head, inputs)
+        yield RawPrediction(probs, classification=True, repeat=1 if head is None else 2)
+
+
+def _predict(model, inputs: np.ndarray) -> np.ndarray:
+    """``model.predict_on_batch(inputs)`` as float32, one thread at a time (Keras makes its predict
+    function on the first call and a model is not safe to run from two threads: :data:`KERAS_LOCK`)."""
+    from colorization.model import KERAS_LOCK
+
+    with KERAS_LOCK:
+        return np.asarray(model.predict_on_batch(inputs), dtype=np.float32)
 
 
 def decode(prediction: RawPrediction, vividness: float = vividness_module.AS_TRAINED) -> np.ndarray:

@@ -51,10 +51,17 @@ Not stated by the paper, our documented choice: the upsampling interpolation
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import keras
 from keras import layers
+
+# Keras builds and loads models through process-wide state (layer names, variable creation on the
+# backend) that is not safe from two threads at once: two threads loading models together crashed the
+# interpreter with TensorFlow (a segmentation fault in variable creation). Every model this package builds
+# or loads outside the main thread (the app's worker, the decoding sub-model) holds this lock.
+KERAS_LOCK = threading.RLock()
 
 # (name, filters, stride) for convolutions; (name, None, None) for the x2 upsamplings.
 PAPER_LAYERS = (
@@ -215,7 +222,8 @@ def load_model(path: str | Path) -> keras.Model:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
-    return keras.models.load_model(path, compile=False, safe_mode=True)
+    with KERAS_LOCK:
+        return keras.models.load_model(path, compile=False, safe_mode=True)
 
 
 def multiply_accumulates(model: keras.Model) -> int:

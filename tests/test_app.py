@@ -11,6 +11,7 @@ import re
 import shutil
 import struct
 import tempfile
+import threading
 import zlib
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from colorization.app import (  # noqa: E402
     page_message,
     upload_label,
 )
+from colorization.app.work import WORKER_THREAD  # noqa: E402
 from colorization.io.images import MAX_PIXELS, ImageError  # noqa: E402
 from colorization.weights import registry  # noqa: E402
 
@@ -105,6 +107,17 @@ def _widgets(widget):
     yield widget
     for child in getattr(widget, "children", ()):
         yield from _widgets(child)
+
+
+@pytest.fixture(autouse=True)
+def _pages_finish_their_work():
+    """Every test ends with its pages' worker threads done: a thread still loading a model (a test that
+    switched models and did not wait) would otherwise run on into the next test."""
+    yield
+    for thread in threading.enumerate():
+        if thread.name == WORKER_THREAD:
+            thread.join(120)
+            assert not thread.is_alive(), "an app's worker thread was still running after 120 s"
 
 
 @pytest.fixture
@@ -285,6 +298,21 @@ def test_a_missing_served_folder_is_said_without_its_path(tmp_path):
 def test_no_input_chosen(app):
     app.colorize_button.click()
     assert "Choose an image first" in app.error.value
+
+
+def test_two_pages_in_one_kernel_load_and_colorize_at_once(model_file, small_photo, monkeypatch):
+    """Two pages (two app cells of one notebook) switching models and colorizing at the same time: their
+    worker threads take turns with Keras (:data:`colorization.model.KERAS_LOCK`) and both finish."""
+    monkeypatch.delenv(WEIGHTS_DIR_ENV, raising=False)
+    cached_model.cache_clear()
+    pages = [ColorizerApp(weights_dir=model_file.parent, model="random.keras") for _ in range(2)]
+    for page, choice in zip(pages, (1, 2), strict=True):  # classification and hints: two models loading
+        page.weights.value = page.weights.options[choice][1]
+        _upload(page, "photo.png", small_photo)
+        page.colorize_button.click()
+    for page in pages:
+        page.wait(timeout=120)
+        assert page.error.value == "" and page.status.value == "Done."
 
 
 def test_at_most_two_models_stay_loaded(app, small_photo):

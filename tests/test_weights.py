@@ -153,3 +153,48 @@ def test_float16_export_refuses_weights_beyond_its_range(tmp_path):
     with pytest.raises(WeightsError, match="beyond float16's range"):
         export_float16(model, target)
     assert not target.exists()
+
+
+def test_models_load_and_run_one_thread_at_a_time(model_file, monkeypatch):
+    """Keras is not safe to build, load or run a model from two threads at once (two of the app's worker
+    threads loading models together crashed the interpreter under TensorFlow): loading and predicting
+    take turns, whichever thread asks."""
+    import threading
+    import time
+
+    import colorization.model as model_module
+    from colorization.decoding import raw_predictions
+
+    inside, most = [0], [0]
+    count = threading.Lock()
+    real_load = model_module.keras.models.load_model
+
+    def counted(*args, **kwargs):
+        with count:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.05)  # long enough for the other threads to arrive
+        try:
+            return real_load(*args, **kwargs)
+        finally:
+            with count:
+                inside[0] -= 1
+
+    monkeypatch.setattr(model_module.keras.models, "load_model", counted)
+    loaded, failures = [], []
+
+    def load_and_run():
+        try:
+            model = load_weights(model_file)
+            loaded.append(next(raw_predictions(model, np.zeros((1, 256, 256, 3), np.uint8))))
+        except Exception as error:  # reported below, not lost in the thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=load_and_run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not failures and len(loaded) == 3
+    assert most[0] == 1
+    assert all(np.array_equal(one.values, loaded[0].values) for one in loaded)

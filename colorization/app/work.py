@@ -37,6 +37,8 @@ from colorization.fast.png import encode_png
 from colorization.hints.points import HintError
 from colorization.io.images import ImageError, LoadedImage, load_image, to_uint8
 
+WORKER_THREAD = "colorization-app-work"  # the worker thread's name
+
 
 def model_default(choice) -> float:
     """The vividness the page sets for a :class:`~colorization.app.parts.WeightsChoice`: its model's
@@ -183,7 +185,7 @@ class BackgroundWork:
         with self._lock:
             if not self._busy:
                 self._busy = True
-                self._thread = threading.Thread(target=self._work, daemon=True)
+                self._thread = threading.Thread(target=self._work, name=WORKER_THREAD, daemon=True)
                 self._thread.start()
 
     def _work(self) -> None:

@@ -111,20 +111,29 @@ def load_weights(weights: str | Path | None = None, name: str = DEFAULT_MODEL):
     if exported_format(path):  # an exported network (colorization export): its runtime, no Keras
         return load_exported(path)
     check_archive(path)
-    model = _load_keras(path)
-    check_contract(model, path)
-    non_finite, where = count_non_finite(model)
-    if non_finite:
-        raise WeightsError(
-            f"{path}: {non_finite:,} weight value(s) are NaN or infinite (first in {where}), as a diverged "
-            "training run leaves them; use an earlier checkpoint or train again"
-        )
-    model = as_float32(model)
+    model = _load_checked(path)
     shipped = registry()[name]["sha256"] if weights is None else None  # verified by reference_weights
     registered = registered_vividness(path, digest=shipped)
     if registered is not None:  # read by colorization.vividness.default_of
         model.default_vividness = registered
     return model
+
+
+def _load_checked(path: Path):
+    """The Keras model in ``path``, checked (:func:`check_contract`, finite weights) and in float32,
+    built under :data:`colorization.model.KERAS_LOCK` (the app loads models in a thread)."""
+    from colorization.model import KERAS_LOCK
+
+    with KERAS_LOCK:
+        model = _load_keras(path)
+        check_contract(model, path)
+        non_finite, where = count_non_finite(model)
+        if non_finite:
+            raise WeightsError(
+                f"{path}: {non_finite:,} weight value(s) are NaN or infinite (first in {where}), as a diverged "
+                "training run leaves them; use an earlier checkpoint or train again"
+            )
+        return as_float32(model)
 
 
 def registered_name(path: str | Path | None = None, *, digest: str | None = None) -> str | None:
