@@ -2,7 +2,8 @@
 
 Each model is exported to ONNX twice here, fp32 and int8 (int8 calibrated on ``--calibration``'s
 training split, 64 images, as ``colorization export`` does), and the three versions (Keras, ONNX fp32,
-ONNX int8) colour the test split's paper crops at the model's registered vividness. Printed per model
+ONNX int8; and the int8 export shipped in the package, where the registry lists one: the video path's
+CPU default) colour the test split's paper crops at the model's registered vividness. Printed per model
 and version: mean PSNR and mean AuC (the evaluation's metrics, ``vividness_sweep.sweep_scores``),
 the differences int8 - fp32 and fp32 - Keras, and whether int8 is within the issue's bounds
 (|delta PSNR| <= 0.1 dB, |delta AuC| <= 0.002).
@@ -22,6 +23,7 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 BOUNDS = {"psnr": 0.1, "auc": 0.002}
+COMPARED = (("keras", None), ("onnx fp32", "keras"), ("onnx int8", "onnx fp32"), ("shipped int8", "onnx fp32"))
 
 
 def test_views(results: str, source: str, profile: str, limit: int | None) -> np.ndarray:
@@ -45,14 +47,18 @@ def scores(model, views: np.ndarray, vividness: float, batch: int = 8) -> dict[s
 
 
 def versions(name: str, calibration, folder: Path) -> dict:
-    """Keras, ONNX fp32 and ONNX int8 of the shipped model ``name``."""
+    """Keras, ONNX fp32 and ONNX int8 of the shipped model ``name``, and its shipped int8 export if it has one."""
     from colorization.export.onnx import export_model
     from colorization.export.runtime import load_onnx
-    from colorization.weights import load_weights
+    from colorization.weights import load_weights, shipped_export
 
     fp32 = export_model(name, folder / f"{name}-fp32.onnx").path
     int8 = export_model(name, folder / f"{name}-int8.onnx", precision="int8", calibration=calibration).path
-    return {"keras": load_weights(name=name), "onnx fp32": load_onnx(fp32), "onnx int8": load_onnx(int8)}
+    found = {"keras": load_weights(name=name), "onnx fp32": load_onnx(fp32), "onnx int8": load_onnx(int8)}
+    shipped = shipped_export(name, "onnx-int8")
+    if shipped is not None:
+        found["shipped int8"] = load_onnx(shipped)
+    return found
 
 
 def main() -> None:
@@ -77,7 +83,9 @@ def main() -> None:
             models = versions(name, calibration, Path(work))
             vividness = default_of(models["keras"])
             measured = {version: scores(model, views, vividness) for version, model in models.items()}
-            for version, reference in (("keras", None), ("onnx fp32", "keras"), ("onnx int8", "onnx fp32")):
+            for version, reference in COMPARED:
+                if version not in measured:
+                    continue
                 m = measured[version]
                 line = f"{name:15} {version:10} {m['psnr']:8.3f} {m['auc']:8.4f}"
                 if reference:

@@ -10,6 +10,7 @@ classification ablation (taken before its last upsampling where that gives the s
 
 from __future__ import annotations
 
+import sys
 import weakref
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from colorization import lab
 from colorization import vividness as vividness_module
+from colorization.keras_lock import KERAS_LOCK
 
 
 class NonFinitePrediction(ValueError):
@@ -53,11 +55,8 @@ def bins_before_upsampling(model):
     memory (notebook 03's classification sweep decoded ~1 s per image on one core at full size).
     Other models (bilinear upsampling, exported runtimes) give None and are decoded at full size.
     """
-    import keras
-
-    from colorization.model import KERAS_LOCK
-
-    if not isinstance(model, keras.Model):
+    keras = sys.modules.get("keras")  # not imported: not a Keras model (an export, run without Keras)
+    if keras is None or not isinstance(model, keras.Model):
         return None
     with KERAS_LOCK:  # built once, even when two threads decode with the same model
         if model not in _BINS_HEADS:
@@ -95,8 +94,6 @@ def raw_predictions(model, rgb256: np.ndarray, hints: np.ndarray | None = None):
 def _predict(model, inputs: np.ndarray) -> np.ndarray:
     """``model.predict_on_batch(inputs)`` as float32, one thread at a time (Keras makes its predict
     function on the first call and a model is not safe to run from two threads: :data:`KERAS_LOCK`)."""
-    from colorization.model import KERAS_LOCK
-
     with KERAS_LOCK:
         return np.asarray(model.predict_on_batch(inputs), dtype=np.float32)
 

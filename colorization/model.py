@@ -51,17 +51,12 @@ Not stated by the paper, our documented choice: the upsampling interpolation
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import keras
 from keras import layers
 
-# Keras builds and loads models through process-wide state (layer names, variable creation on the
-# backend) that is not safe from two threads at once: two threads loading models together crashed the
-# interpreter with TensorFlow (a segmentation fault in variable creation). Every model this package builds
-# or loads outside the main thread (the app's worker, the decoding sub-model) holds this lock.
-KERAS_LOCK = threading.RLock()
+from colorization.keras_lock import KERAS_LOCK
 
 # (name, filters, stride) for convolutions; (name, None, None) for the x2 upsamplings.
 PAPER_LAYERS = (

@@ -56,7 +56,8 @@ def test_classification_head_replaces_only_the_last_convolution():
 
 def test_predict_ab_decodes_bins_and_float16_storage_keeps_the_head(tmp_path):
     from colorization.colorize import network_input, predict_ab
-    from colorization.weights import export_float16, load_weights
+    from colorization.weights import load_weights
+    from colorization.weights.storage import export_float16
 
     keras.utils.set_random_seed(1)
     model = build_paper_model(None, head="classification")

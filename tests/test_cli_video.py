@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import signal
 import subprocess
@@ -148,3 +149,29 @@ def test_a_killed_run_leaves_neither_output_nor_temporary(tmp_path, model_file):
         child.communicate(timeout=30)
     assert child.returncode == -signal.SIGKILL
     assert list(out.iterdir()) == [] and digest(source) == before
+
+
+def test_the_shipped_int8_network_colorizes_and_is_named_in_the_summary(tmp_path, clip, capsys, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setattr("colorization.cli.video.show_progress", lambda args: True)  # as on a terminal
+    target = tmp_path / "colour.mp4"
+    assert main(["video", str(clip), "-o", str(target), "--runtime", "onnx-int8", "--temporal", "frame"]) == 0
+    err = capsys.readouterr().err
+    assert "network: the shipped int8 export (ONNX Runtime)" in err.splitlines()[-1]
+    assert probe(target).frames == 10
+
+
+def test_runtime_with_weights_is_one_line_and_status_2(tmp_path, clip, model_file, capsys):
+    command = ["video", str(clip), "-o", str(tmp_path / "out.mp4"), "--weights", str(model_file)]
+    assert main([*command, "--runtime", "keras"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [err.strip()] and "with --weights FILE, the file decides" in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_onnx_int8_without_onnx_runtime_is_one_line_and_status_2(tmp_path, clip, capsys, monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "onnxruntime" else real(name))
+    assert main(["video", str(clip), "-o", str(tmp_path / "out.mp4"), "--runtime", "onnx-int8"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [err.strip()] and "needs ONNX Runtime" in err and not list(tmp_path.iterdir())

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from colorization.model import build_paper_model, save_model
-from colorization.weights import WeightsError, export_float16, load_weights, plain_line
+from colorization.weights import WeightsError, load_weights, plain_line
+from colorization.weights.storage import export_float16
 
 
 def _refusal(path) -> str:

@@ -76,7 +76,25 @@ def reference_weights(name: str = DEFAULT_MODEL) -> Path:
         raise WeightsError(
             f"no reference weights named {name!r} ship with this package (shipped: {known}); {HOW_TO_GET_WEIGHTS}"
         )
-    entry = entries[name]
+    return _verified(entries[name])
+
+
+def shipped_export(name: str, kind: str) -> Path | None:
+    """Path of the registered model ``name``'s shipped export ``kind`` (its entry's ``exports``, e.g.
+    ``onnx-int8``: ``colorization export`` of it, with its sidecar beside it), verified against its
+    registered sha256; None when none ships.
+
+    Raises
+    ------
+    WeightsError
+        If the listed file is missing or does not match its checksum.
+    """
+    entry = registry().get(name, {}).get("exports", {}).get(kind)
+    return None if entry is None else _verified(entry)
+
+
+def _verified(entry: dict) -> Path:
+    """The shipped file of a registry ``entry`` (``file``, ``sha256``), checked against its sha256."""
     path = WEIGHTS_DIR / entry["file"]
     if not path.is_file():
         raise WeightsError(
@@ -121,8 +139,9 @@ def load_weights(weights: str | Path | None = None, name: str = DEFAULT_MODEL):
 
 def _load_checked(path: Path):
     """The Keras model in ``path``, checked (:func:`check_contract`, finite weights) and in float32,
-    built under :data:`colorization.model.KERAS_LOCK` (the app loads models in a thread)."""
-    from colorization.model import KERAS_LOCK
+    built under :data:`colorization.keras_lock.KERAS_LOCK` (the app loads models in a thread)."""
+    from colorization.keras_lock import KERAS_LOCK
+    from colorization.weights.storage import as_float32
 
     with KERAS_LOCK:
         model = _load_keras(path)
@@ -261,35 +280,3 @@ def count_non_finite(model) -> tuple[int, str | None]:
             first = getattr(variable, "path", variable.name)
         total += bad
     return total, first
-
-
-def as_float32(model):
-    """The paper's network (either head, see :func:`colorization.model.head_of`) computing
-    in float32, whatever precision its weights were stored in."""
-    from colorization.model import rebuild
-
-    stored = {str(w.dtype) for w in model.weights}
-    if stored == {"float32"} or model.name != "paper_colorization":
-        return model
-    return rebuild(model)
-
-
-def export_float16(model, path: str | Path) -> Path:
-    """Save the paper's network (either head) with float16 weights (for shipping); see :func:`as_float32`.
-
-    Raises
-    ------
-    WeightsError
-        If a weight is not finite in float16 (NaN, or beyond float16's range of +-65504);
-        nothing is written then.
-    """
-    from colorization.model import rebuild, save_model
-
-    half = rebuild(model, "float16")
-    non_finite, where = count_non_finite(half)
-    if non_finite:
-        raise WeightsError(
-            f"{path}: {non_finite:,} weight value(s) are NaN or beyond float16's range (first in {where}); "
-            "keep this model in float32"
-        )
-    return save_model(half, path)
