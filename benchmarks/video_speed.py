@@ -1,7 +1,9 @@
 """Video colorization speed and memory on this machine (issue 15).
 
-Speed: on a clip of ``--size`` (default 640x480), for the shipped model and each ``--weights``
-file: every stage alone (decode, the network's views, the network, the stabilizer, render,
+Speed: on a clip of ``--size`` (default 640x480), for the shipped float32 network, the CLI's default
+network where it is another (the shipped int8 export on a CPU with ONNX Runtime:
+:mod:`colorization.video.runtime`) and each ``--weights`` file: every stage alone (decode, the
+network's views, the network, the stabilizer, render,
 encode), in wall-clock and processor milliseconds per frame; the same stages and the threads'
 waits within a run of ``colorize_video`` (its ``VideoReport.stages``); and the run end to end
 (decode -> colorize -> encode) for the default stabilizer and frame by frame. Other programs
@@ -186,13 +188,31 @@ def speed(args) -> None:
     print(f"\nSpeed at {width}x{height}, {round(args.seconds * FPS)} frames, batch {args.batch}, on {machine()}")
     with tempfile.TemporaryDirectory() as folder:
         clip = make_clip(Path(folder, "clip.mp4"), args.size, args.seconds)
-        for weights in [None, *args.weights]:
+        fps = {}
+        for name, weights in networks(args.weights).items():
             model = compiled_model(weights)
             costs = stage_costs(model, clip, args.batch, temporal)
             reports = {
                 method: end_to_end(model, clip, method, args.batch) for method in dict.fromkeys([temporal, "frame"])
             }
-            print_speed(weights or "the shipped model (Keras, XLA)", costs, reports)
+            print_speed(name, costs, reports)
+            fps[name] = reports[temporal].fps
+    baseline = next(iter(fps.values()))
+    print(f"\nend to end ({temporal}), frames/s here, against the float32 Keras run of the same clip in this run:")
+    for name, value in fps.items():
+        print(f"  {value:6.2f}  x{value / baseline:.2f}  {name}")
+
+
+def networks(extra: list[str]) -> dict[str, str | None]:
+    """What is timed: the shipped float32 network, the CLI's default network where it is another
+    (:func:`colorization.video.runtime.choose_runtime`), then each ``--weights`` file."""
+    from colorization.video.runtime import choose_runtime, video_weights
+
+    found = {"the shipped float32 network (Keras, XLA; --runtime keras)": None}
+    default = choose_runtime("auto")
+    if default != "keras":
+        found[f"the CLI's default here (--runtime auto: {default})"] = str(video_weights(default))
+    return found | {weights: weights for weights in extra}
 
 
 def print_speed(name: str, costs: dict[str, tuple[float, float]], reports: dict) -> None:

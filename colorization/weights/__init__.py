@@ -3,7 +3,9 @@
 ``registry.json`` in this folder lists the reference models: file name, sha256 and
 a one-line description. A listed file is verified against its sha256 on every load.
 Reference weights are stored in float16 (half the size in git; predictions differ
-from the float32 originals by at most 0.02 in a or b) and computed in float32.
+from the float32 originals by at most 0.02 in a or b) and computed in float32
+(:mod:`colorization.weights.storage`). An entry's ``exports`` lists exports of it shipped beside it
+(:func:`shipped_export`; the int8 ONNX paper network that ``colorization video`` runs on a CPU).
 
 :func:`load_weights` is the one place every front end (CLI, app, evaluation,
 notebooks) loads a model, so it refuses, with one plain line naming the file, anything
