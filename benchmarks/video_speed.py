@@ -19,7 +19,7 @@ default 1) and a short one (``--short-seconds``, default 10) at ``--memory-size`
 the clip's length must be ~0.
 
 The clips are synthesized (``colorization.video.synthetic``, a pan over a photograph) and
-written with the package's writer; the model is the CLI's (shipped weights, XLA-compiled).
+written with the package's writer; the memory runs use the CLI's default network here (--runtime auto).
 
 Run:  .venv/bin/python benchmarks/video_speed.py [--size 640x480] [--seconds 10] [--weights FILE ...]
           [--minutes 1] [--memory-size 1920x1080] [--temporal flow] [--skip-speed] [--skip-memory]
@@ -249,12 +249,14 @@ def print_rates(rates: dict[str, float]) -> None:
 
 
 def child(clip: str, batch: int) -> None:
-    """In a fresh process: model, warm-up, peak reset, then ``colorize_video``; prints JSON."""
+    """In a fresh process: the CLI's default network, warm-up, peak reset, then ``colorize_video``; prints JSON."""
     from colorization.cli.common import compiled_model
     from colorization.colorize import predict_ab
     from colorization.video.pipeline import colorize_video
+    from colorization.video.runtime import choose_runtime, video_weights
 
-    model = compiled_model(None)
+    weights = video_weights(choose_runtime("auto"))  # the CLI's default network here
+    model = compiled_model(None if weights is None else str(weights))
     predict_ab(model, np.zeros((batch, 256, 256, 3), np.uint8))
     Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
     before = memory_mb("VmRSS")
@@ -278,7 +280,10 @@ def memory(args) -> None:
             command = [sys.executable, __file__, "--child", str(clip), str(args.batch)]
             output = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
             rows.append((seconds, json.loads(output.strip().splitlines()[-1])))
-    print(f"\nPeak resident memory at {width}x{height} (a fresh process per clip, after the model is loaded)")
+    from colorization.video.runtime import choose_runtime
+
+    print(f"\nPeak resident memory at {width}x{height} (a fresh process per clip, after the model is loaded;")
+    print(f"the CLI's default network here: --runtime auto = {choose_runtime('auto')})")
     print(f"{'clip':>8} {'frames':>7} {'frames/s':>9} {'before MB':>10} {'peak MB':>8} {'peak - before':>14}")
     for seconds, row in rows:
         print(
