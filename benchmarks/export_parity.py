@@ -1,14 +1,16 @@
 """int8 against fp32 (and fp32 against Keras) on a data set's test split, for both shipped models (issue 16).
 
-Each model is exported to ONNX twice here, fp32 and int8 (int8 calibrated on ``--calibration``'s
-training split, 64 images, as ``colorization export`` does), and the three versions (Keras, ONNX fp32,
-ONNX int8; and the int8 export shipped in the package, where the registry lists one: the video path's
-CPU default) colour the test split's paper crops at the model's registered vividness. Printed per model
-and version: mean PSNR and mean AuC (the evaluation's metrics, ``vividness_sweep.sweep_scores``),
-the differences int8 - fp32 and fp32 - Keras, and whether int8 is within the issue's bounds
-(|delta PSNR| <= 0.1 dB, |delta AuC| <= 0.002).
+Each model is exported twice to each of ``--formats`` (ONNX by default; OpenVINO, LiteRT), fp32 and
+int8 (int8 calibrated on ``--calibration``'s training split, 64 images, as ``colorization export``
+does), and the versions (Keras, each format's fp32 and int8; and the int8 export shipped in the
+package, where the registry lists one: the video path's CPU default) colour the test split's paper
+crops at the model's registered vividness. Printed per model and version: mean PSNR and mean AuC
+(the evaluation's metrics, ``vividness_sweep.sweep_scores``), the differences int8 - fp32 and
+fp32 - Keras, and whether they are within the issue's bounds (|delta PSNR| <= 0.1 dB,
+|delta AuC| <= 0.002).
 
 Run:  .venv/bin/python benchmarks/export_parity.py --data results/caltech101 --source caltech101
+          [--formats onnx openvino litert] [--models paper classification]
       (``--data``: a results folder whose 01_data wrote the manifest; the cache is found as notebook 03 finds it)
 """
 
@@ -23,7 +25,6 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 BOUNDS = {"psnr": 0.1, "auc": 0.002}
-COMPARED = (("keras", None), ("onnx fp32", "keras"), ("onnx int8", "onnx fp32"), ("shipped int8", "onnx fp32"))
 
 
 def test_views(results: str, source: str, profile: str, limit: int | None) -> np.ndarray:
@@ -46,19 +47,31 @@ def scores(model, views: np.ndarray, vividness: float, batch: int = 8) -> dict[s
     return {metric: float(np.mean([row[metric] for row in rows])) for metric in ("psnr", "auc")}
 
 
-def versions(name: str, calibration, folder: Path) -> dict:
-    """Keras, ONNX fp32 and ONNX int8 of the shipped model ``name``, and its shipped int8 export if it has one."""
-    from colorization.export.onnx import export_model
-    from colorization.export.runtime import load_onnx
+def versions(name: str, formats: list[str], calibration, folder: Path) -> dict:
+    """Keras, then fp32 and int8 of the shipped model ``name`` in each of ``formats``, and its shipped int8
+    export if it has one."""
+    from colorization.export import SUFFIXES, load_exported
+    from colorization.export.formats import export_model
     from colorization.weights import load_weights, shipped_export
 
-    fp32 = export_model(name, folder / f"{name}-fp32.onnx").path
-    int8 = export_model(name, folder / f"{name}-int8.onnx", precision="int8", calibration=calibration).path
-    found = {"keras": load_weights(name=name), "onnx fp32": load_onnx(fp32), "onnx int8": load_onnx(int8)}
+    found = {"keras": load_weights(name=name)}
+    for fmt in formats:
+        for precision in ("fp32", "int8"):
+            target = folder / f"{name}-{precision}{SUFFIXES[fmt]}"
+            made = export_model(name, target, fmt=fmt, precision=precision, calibration=calibration).path
+            found[f"{fmt} {precision}"] = load_exported(made)
     shipped = shipped_export(name, "onnx-int8")
     if shipped is not None:
-        found["shipped int8"] = load_onnx(shipped)
+        found["shipped int8"] = load_exported(shipped)
     return found
+
+
+def comparisons(formats: list[str]) -> list[tuple[str, str | None]]:
+    """(version, the version it is measured against): fp32 against Keras, int8 against its format's fp32."""
+    pairs = [("keras", None)]
+    for fmt in formats:
+        pairs += [(f"{fmt} fp32", "keras"), (f"{fmt} int8", f"{fmt} fp32")]
+    return pairs + [("shipped int8", "onnx fp32" if "onnx" in formats else "keras")]
 
 
 def main() -> None:
@@ -68,6 +81,7 @@ def main() -> None:
     parser.add_argument("--profile", default="caltech101", help="whose cache folder to use")
     parser.add_argument("--calibration", default="caltech101", help="source whose training split calibrates int8")
     parser.add_argument("--models", nargs="+", default=["paper", "classification"])
+    parser.add_argument("--formats", nargs="+", default=["onnx"], choices=["onnx", "openvino", "litert"])
     parser.add_argument("--limit", type=int, default=None, help="the first N test images only")
     args = parser.parse_args()
 
@@ -77,22 +91,26 @@ def main() -> None:
     views = test_views(args.data, args.source, args.profile, args.limit)
     calibration = calibration_set(args.calibration)
     print(f"{len(views)} test images of {args.source}; int8 calibrated on {len(calibration.relpaths)} training images")
-    print(f"{'model':15} {'version':10} {'PSNR':>8} {'AuC':>8} {'dPSNR':>8} {'dAuC':>8}  within bounds")
+    print(f"{'model':15} {'version':14} {'PSNR':>8} {'AuC':>8} {'dPSNR':>8} {'dAuC':>8}  within bounds")
     with tempfile.TemporaryDirectory() as work:
         for name in args.models:
-            models = versions(name, calibration, Path(work))
+            models = versions(name, args.formats, calibration, Path(work))
             vividness = default_of(models["keras"])
             measured = {version: scores(model, views, vividness) for version, model in models.items()}
-            for version, reference in COMPARED:
-                if version not in measured:
-                    continue
-                m = measured[version]
-                line = f"{name:15} {version:10} {m['psnr']:8.3f} {m['auc']:8.4f}"
-                if reference:
-                    d = {k: m[k] - measured[reference][k] for k in BOUNDS}
-                    ok = all(abs(d[k]) <= BOUNDS[k] for k in BOUNDS)
-                    line += f" {d['psnr']:+8.3f} {d['auc']:+8.4f}  {ok} (against {reference})"
-                print(line, flush=True)
+            for version, reference in comparisons(args.formats):
+                if version in measured:
+                    print(line(name, version, measured, reference), flush=True)
+
+
+def line(name: str, version: str, measured: dict, reference: str | None) -> str:
+    """One row of the table: the version's scores and, against ``reference``, the differences and the verdict."""
+    m = measured[version]
+    text = f"{name:15} {version:14} {m['psnr']:8.3f} {m['auc']:8.4f}"
+    if reference:
+        d = {k: m[k] - measured[reference][k] for k in BOUNDS}
+        ok = all(abs(d[k]) <= BOUNDS[k] for k in BOUNDS)
+        text += f" {d['psnr']:+8.3f} {d['auc']:+8.4f}  {ok} (against {reference})"
+    return text
 
 
 if __name__ == "__main__":
