@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+TRACE_FRAMES = 150  # frames between two readings of the resident memory
 FPS = 25
 DISTINCT_FRAMES = 50  # frames synthesized; longer clips repeat them (the content does not change the speed)
 
@@ -260,8 +261,16 @@ def child(clip: str, batch: int) -> None:
     predict_ab(model, np.zeros((batch, 256, 256, 3), np.uint8))
     Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
     before = memory_mb("VmRSS")
-    report = colorize_video(model, clip, Path(clip).with_suffix(".out.mp4"), batch=batch)
-    print(json.dumps({"before_mb": before, "peak_mb": memory_mb("VmHWM"), "frames": report.frames, "fps": report.fps}))
+    done, trace = [0], []  # resident memory every TRACE_FRAMES frames: a plateau, or growth with the length
+
+    def progress(frames: int) -> None:
+        done[0] += frames
+        if done[0] // TRACE_FRAMES > len(trace):
+            trace.append((done[0], round(memory_mb("VmRSS"))))
+
+    report = colorize_video(model, clip, Path(clip).with_suffix(".out.mp4"), batch=batch, progress=progress)
+    row = {"before_mb": before, "peak_mb": memory_mb("VmHWM"), "frames": report.frames, "fps": report.fps}
+    print(json.dumps(row | {"trace": trace}))
 
 
 def memory_mb(field: str) -> float:
@@ -292,6 +301,8 @@ def memory(args) -> None:
         )
     growth = rows[1][1]["peak_mb"] - rows[0][1]["peak_mb"]
     print(f"growth of the peak from the short clip to the long one: {growth:+.0f} MB")
+    trace = ", ".join(f"{frames}: {mb}" for frames, mb in rows[1][1]["trace"])
+    print(f"resident MB of the long clip's run, by frames done: {trace}")
 
 
 def main() -> None:
