@@ -19,6 +19,7 @@ from colorization.cli.common import (
     positive_int,
     print_result,
     show_progress,
+    shown,
     vividness_value,
 )
 from colorization.cli.guided import add_guided_options, colorize_guided_jobs, guided
@@ -86,11 +87,6 @@ class Outcome:
         if line:
             self.entries.append((kind, line))
         self.counts[kind] += 1
-
-
-def shown(kind: str, quiet: bool) -> bool:
-    """Whether a line of this kind goes to stderr: failures always, the others unless quiet."""
-    return kind == "failed" or not quiet
 
 
 def plan_jobs(inputs: list[str], outdir: Path, overwrite: bool) -> tuple[list[Job], Outcome]:

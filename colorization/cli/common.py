@@ -115,6 +115,11 @@ def show_progress(args) -> bool:
     return not args.quiet and on_terminal()
 
 
+def shown(kind: str, quiet: bool) -> bool:
+    """Whether a line of this kind goes to stderr: failures always, the others unless quiet."""
+    return kind == "failed" or not quiet
+
+
 def say(args, line: str) -> None:
     """An informational line on stderr, left out with --quiet."""
     if not args.quiet:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from colorization.cli.common import CommandError, compiled_model, print_result
+from colorization.cli.common import CommandError, compiled_model, print_result, shown
 
 HINTS_HELP = """a JSON list of colour points for the one INPUT image, e.g. [{"x": 120, "y": 48, "rgb": [200, 30, 30],
 "radius": 2}] (x column, y row in the image's pixels; "ab": [a, b] may stand instead of "rgb")"""
@@ -75,7 +75,7 @@ def _hint_model(weights: str | None):
 
 
 def _report(outcome, kind: str, line: str, quiet: bool) -> None:
-    """Count the outcome; its line goes to stderr (a skip's only without ``--quiet``)."""
-    if kind == "failed" or not quiet:
+    """Count the outcome; its line goes to stderr (a skip's only without ``--quiet``: :func:`shown`)."""
+    if shown(kind, quiet):
         print(line, file=sys.stderr)
     outcome.add(kind, line)
