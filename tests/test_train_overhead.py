@@ -24,6 +24,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("jax")
@@ -230,3 +231,24 @@ def test_best_model_export_reuses_its_float32_network_with_the_new_weights(tmp_p
     assert all(np.array_equal(a, b) for a, b in zip(found, expected, strict=True))
     before = read_keras(tmp_path / "first.keras", compile=False).get_weights()
     assert not all(np.array_equal(a, b) for a, b in zip(before, expected, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("n", "batch_size", "align"), [(391, 64, 1), (391, 64, 2), (5, 4, 1), (1000, 8, 4), (64, 64, 1)]
+)
+def test_validation_batches_cover_every_image_once_with_little_padding(n, batch_size, align):
+    from colorization.training.jax_loop import VALIDATION_BATCH_FACTOR, ValidationPlan
+
+    plan = ValidationPlan.make(n, batch_size, chunk=50, align=align)
+    batches, size = plan.index.shape
+    assert size % align == 0 and size <= VALIDATION_BATCH_FACTOR * batch_size
+    assert batches == -(-n // (VALIDATION_BATCH_FACTOR * batch_size))  # the fewest batches that size allows
+    assert plan.weight.sum() == n and plan.index.size - n < batches * align  # padding: under `align` a batch
+    np.testing.assert_array_equal(np.sort(plan.index[plan.weight == 1]), np.arange(n))
+    assert plan.per_call == batches and plan.images == n
+
+
+def test_validation_plan_for_caltech101_pads_one_image_not_fifty_seven():
+    from colorization.training.jax_loop import ValidationPlan
+
+    assert ValidationPlan.make(391, 64, chunk=50).index.shape == (2, 196)
