@@ -67,6 +67,8 @@ def profile_row(profile: str, results_root: Path) -> str:
     where = f"{machine.get('cores', '?')}-core CPU ({machine.get('cpu', 'unknown')})"
     train = ""
     devices = [d for d in run.get("devices", []) if "cpu" not in d.lower()]
+    if devices and run.get("machine") == machine:  # the notebooks ran on the training machine
+        where = f"{devices[0].split(' ', 1)[-1]}, {where}"
     if devices and run.get("sessions"):
         wall = sum(s.get("wall_seconds") or 0 for s in run["sessions"])
         train = f"; training {wall:.0f} s on {devices[0].split(' ', 1)[-1]}"

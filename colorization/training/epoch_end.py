@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import deque
 from dataclasses import asdict
 from pathlib import Path
 
@@ -38,7 +39,18 @@ def learning_rate(optimizer) -> float:
     return float(ops.convert_to_numpy(optimizer.learning_rate))
 
 
-def end_epoch(book, record, network, epoch: int, losses: dict, images: int, seconds: float, wall: float) -> bool:
+def end_epoch(
+    book,
+    record,
+    network,
+    epoch: int,
+    losses: dict,
+    images: int,
+    seconds: float,
+    wall: float,
+    non_finite: tuple | None = None,
+    load_weights=None,
+) -> bool:
     """Check, record and commit epoch ``epoch`` (1-based); True when training should stop.
 
     Parameters
@@ -54,13 +66,19 @@ def end_epoch(book, record, network, epoch: int, losses: dict, images: int, seco
         Training images of the epoch.
     seconds, wall : float
         Training alone; the whole cycle since the previous epoch ended.
+    non_finite : (int, str or None), optional
+        The epoch's count of non-finite weight values and the first variable holding one,
+        when the caller counted them on the device; otherwise the network's variables are read.
+    load_weights : callable, optional
+        Puts the epoch's weights into the network's variables; the book runs it just before
+        it writes the epoch's files (:meth:`Bookkeeper.end_epoch`).
 
     Raises
     ------
     TrainingDiverged
         When a loss or weight is not finite (:func:`refuse_non_finite`); nothing is written.
     """
-    refuse_non_finite(book, epoch, losses, network)
+    refuse_non_finite(book, epoch, losses, network, non_finite)
     logs = dict(
         losses,
         seconds=round(seconds, 3),
@@ -69,20 +87,21 @@ def end_epoch(book, record, network, epoch: int, losses: dict, images: int, seco
         learning_rate=learning_rate(network.optimizer),
     )
     record.epoch(epoch, images, seconds, wall)
-    stop = book.end_epoch(epoch, logs, network)
+    stop = book.end_epoch(epoch, logs, network, load_weights)
     record.write()
     if stop:
         print(f"early stopping: no val_loss improvement for {book.config.early_stopping_patience} epochs", flush=True)
     return stop
 
 
-def refuse_non_finite(book, epoch: int, losses: dict, network) -> None:
-    """Raise :class:`TrainingDiverged` unless the epoch's ``loss``, ``val_loss`` and weights are finite."""
+def refuse_non_finite(book, epoch: int, losses: dict, network, non_finite: tuple | None = None) -> None:
+    """Raise :class:`TrainingDiverged` unless the epoch's ``loss``, ``val_loss`` and weights are
+    finite (``non_finite``: the weights' count and first variable, if already known)."""
     from colorization.weights import count_non_finite
 
     bad = [f"{name} {losses.get(name)}" for name in ("loss", "val_loss") if not _finite(losses.get(name))]
     if not bad:
-        count, where = count_non_finite(network)
+        count, where = non_finite or count_non_finite(network)
         bad = [f"{count:,} weight value(s), the first in {where}"] if count else []
     if bad:
         last = book.state.epoch
@@ -106,29 +125,35 @@ class Bookkeeper:
     :meth:`end_epoch` applies the early-stopping rule (:mod:`.early_stopping`) and
     returns True when training should stop.
 
-    ``writer``: optional ``concurrent.futures.Executor``; the jax_scan loop passes one so
-    that files are written while the next epoch runs (the network's variables must then
-    stay untouched until :meth:`wait` returns, which the loop guarantees).
+    ``writer``: optional ``concurrent.futures.Executor`` of one thread; the jax_scan loop
+    passes one so that files are written while the next epochs run. Epochs are written in
+    order; at most :attr:`QUEUED` wait or are being written at once (each holds its weights:
+    a device copy of the state), so a burst of slow writes (``best.keras`` on improving epochs)
+    does not hold the loop back, and memory stays bounded. With a writer, the network's
+    variables are the writer's: an epoch's ``load_weights`` runs there, before its files.
     """
+
+    QUEUED = 3
 
     def __init__(self, folder: RunFolder, config: TrainConfig, state: RunState, writer=None):
         self.folder, self.config, self.state = folder, config, state
         self.writer = writer
-        self._pending = None
+        self._pending: deque = deque()
         self._float32 = None  # the float32 network best.keras is saved from (built once)
 
-    def wait(self) -> None:
-        """Block until the previous epoch's files are written (re-raising a failed write)."""
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            pending.result()  # re-raises a failed write
+    def wait(self, room: int = 0) -> None:
+        """Block until at most ``room`` epochs' files are still queued (0: every one written),
+        re-raising a failed write."""
+        while len(self._pending) > room or (self._pending and self._pending[0].done()):
+            self._pending.popleft().result()  # re-raises a failed write
 
-    def end_epoch(self, epoch: int, logs: dict, network) -> bool:
+    def end_epoch(self, epoch: int, logs: dict, network, load_weights=None) -> bool:
         """Record epoch ``epoch`` (1-based) and commit it; True when training should stop.
 
         ``logs``: ``loss``, ``val_loss`` and the other :data:`HISTORY_FIELDS`. The
         checkpoint (and ``best.keras`` when the epoch improved) is written before
-        ``state.json`` names it, in the background when a ``writer`` was given.
+        ``state.json`` names it, in the background when a ``writer`` was given;
+        ``load_weights`` (if any) first puts the epoch's weights into ``network``.
         """
         state = self.state
         val_loss = float(logs.get("val_loss", math.nan))
@@ -140,15 +165,23 @@ class Bookkeeper:
         checkpoint = self.folder.checkpoint_path(epoch)
         state.checkpoint = str(checkpoint.relative_to(self.folder.path))
         snapshot = RunState(**json.loads(json.dumps(asdict(state))))
-        self.wait()
         if self.writer is None:
-            self._commit(network, checkpoint, improved, snapshot)
+            self._commit(network, checkpoint, improved, snapshot, load_weights)
         else:
-            self._pending = self.writer.submit(self._commit, network, checkpoint, improved, snapshot)
+            self.wait(room=self.QUEUED - 1)
+            self._pending.append(
+                self.writer.submit(self._commit, network, checkpoint, improved, snapshot, load_weights)
+            )
         return stop
 
-    def _commit(self, network, checkpoint: Path, improved: bool, snapshot: RunState) -> None:
-        """Write the epoch's files; ``state.json`` (the commit point) after its checkpoint."""
+    def _commit(self, network, checkpoint: Path, improved: bool, snapshot: RunState, load_weights=None) -> None:
+        """Load the epoch's weights (``load_weights``), then write its files; ``state.json`` (the
+        commit point) after its checkpoint."""
+        if load_weights is not None:
+            load_weights()
+        self._write(network, checkpoint, improved, snapshot)
+
+    def _write(self, network, checkpoint: Path, improved: bool, snapshot: RunState) -> None:
         save_checkpoint(network, checkpoint)
         if improved:
             self._float32 = export_float32(network, self.folder.best_path, self._float32)

@@ -203,10 +203,11 @@ def run_jax_scan(config, network, data, state, book, record, mesh=None, class_we
 
     The arguments are those of :func:`colorization.training.fit_loop.run_fit`, plus
     ``mesh``: the ``jax.sharding.Mesh`` of ``distribution: data_parallel`` (None: one
-    device). ``book`` must have a ``writer``: the loop keeps the Keras variables untouched
-    until :meth:`Bookkeeper.wait` says the previous epoch's files are written. Each epoch
+    device). ``book`` must have a ``writer``: the Keras variables are the writer's while the
+    loop runs (it loads each epoch's weights before writing its files). Each epoch
     ends in the background while the next one trains (:mod:`.pipelined`); on return every
-    epoch trained is ended, and the Keras variables hold the last one committed.
+    epoch trained is ended, and once :meth:`Bookkeeper.wait` returns, its files are written and
+    the Keras variables hold the last one committed.
     """
     import jax
 

@@ -3,10 +3,10 @@
 When an epoch's last chunk is dispatched, the loop waits for nothing: it takes a device-side
 copy of the state (:func:`state_copier`; the next chunk donates the live buffers), dispatches
 the validation calls on that copy, and hands the epoch, still being computed, to
-:class:`EpochEnds`, whose worker thread waits for its losses, copies the weights into the
-Keras variables and ends it (:func:`~colorization.training.epoch_end.end_epoch`: the
-non-finite refusal, the run record, the checkpoint, early stopping) while the loop dispatches
-the next epoch's chunks. The device runs training, validation and the next epoch back to back.
+:class:`EpochEnds`, whose worker thread waits for its losses, counts its non-finite weights on the device and ends it
+(:func:`~colorization.training.epoch_end.end_epoch`: the non-finite refusal, the run record,
+early stopping, the checkpoint queued) while the loop dispatches the next epoch's chunks.
+The device runs training, validation and the next epoch back to back.
 
 Epochs are ended one at a time, in order, and every one is recorded: before it hands over an
 epoch the loop waits for the previous one's verdict. A verdict to stop (early stopping) or
@@ -22,9 +22,13 @@ the previous epoch's validation is done (or, if later, when its first chunk was 
 the session's first epoch includes compilation) and ends when its last loss is computed; its
 cycle ends when its validation and state copy are done. The worker thread is idle when an
 epoch is handed over, so it sees these moments as they happen. An epoch's files are written
-(from the Keras variables) while the next two epochs train: the next epoch's end waits for
-them before it changes the variables. Only a write slower than that holds the loop back;
-the device then waits, and the cycles say so.
+by the book's writer thread (:class:`~colorization.training.epoch_end.Bookkeeper`), which
+first copies the epoch's weights into the Keras variables (those are the writer's while the
+loop runs); up to three epochs queue there, so only writes slower than the epochs for three
+epochs running hold the loop back; the device then waits, and the cycles say so. (Before
+the queue, an epoch's end waited for the previous epoch's files: on one H200 a checkpoint plus
+``best.keras`` on improving epochs sometimes outlasted two epochs and cost 5–13% of an
+epoch's throughput in those epochs, 4.7–9.2% overall in three benchmark runs.)
 
 Measured on one H200 (docs/measurements.md, 2026-12-01): validation and checkpoints every epoch
 cost 4.97% of steady throughput in ``benchmarks/train_overhead.py`` (Caltech-101, batch 64) and
@@ -36,6 +40,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -60,6 +65,27 @@ def state_copier():
     import jax.numpy as jnp
 
     return jax.jit(lambda state: jax.tree.map(jnp.copy, state))
+
+
+def non_finite_counter():
+    """``count(state) -> per-array counts of NaN/inf values`` of the network's variables
+    (trainable, then non-trainable): one compiled call on the device, a few bytes back."""
+    import jax
+    import jax.numpy as jnp
+
+    def count(state):
+        return jnp.stack([jnp.sum(~jnp.isfinite(x)) for x in jax.tree.leaves(state[:2])])
+
+    return jax.jit(count)
+
+
+def non_finite_weights(network, counts) -> tuple[int, str | None]:
+    """``(total, first variable holding one)`` from :func:`non_finite_counter`'s counts, in
+    the order and naming of :func:`colorization.weights.count_non_finite`."""
+    counts = np.asarray(counts)
+    variables = [*network.trainable_variables, *network.non_trainable_variables]
+    first = next((getattr(v, "path", v.name) for v, n in zip(variables, counts, strict=True) if n), None)
+    return int(counts.sum()), first
 
 
 def model_variables(network) -> tuple:
@@ -122,6 +148,7 @@ class EpochEnds:
         self.images, self.val_images = images, val_images
         self.pending: Future | None = None
         self.previous_end = time.perf_counter()  # the cycle clock: the session's first epoch starts now
+        self.count_non_finite = non_finite_counter()
 
     def hand_over(self, epoch: DispatchedEpoch) -> bool:
         """Wait for the previous epoch's verdict; True: training stops and ``epoch`` is dropped.
@@ -148,8 +175,10 @@ class EpochEnds:
         ended = time.perf_counter()
         seconds = trained - max(self.previous_end, epoch.dispatched)
         wall, self.previous_end = ended - self.previous_end, ended
-        self.book.wait()  # the previous epoch's files are written: the variables may change
-        assign_state(self.network, epoch.state)
         report_epoch(self.config, epoch.epoch, train_loss, val_loss, self.images, seconds, wall)
         losses = {"loss": train_loss, "val_loss": val_loss}
-        return end_epoch(self.book, self.record, self.network, epoch.epoch, losses, self.images, seconds, wall)
+        non_finite = non_finite_weights(self.network, self.count_non_finite(epoch.state))
+        weights = partial(assign_state, self.network, epoch.state)  # run by the book's writer, in epoch order
+        return end_epoch(
+            self.book, self.record, self.network, epoch.epoch, losses, self.images, seconds, wall, non_finite, weights
+        )

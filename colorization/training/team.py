@@ -172,7 +172,7 @@ class FollowerBook(Bookkeeper):
     def __init__(self, folder, config, state):
         super().__init__(folder, config, state, writer=None)
 
-    def _commit(self, network, checkpoint, improved, snapshot) -> None:
+    def _write(self, network, checkpoint, improved, snapshot) -> None:
         """The leader writes the epoch's files."""
 
     def finish(self, network):
