@@ -33,9 +33,8 @@ from colorization.fast import lab_lut, recombine
 from colorization.fast.png import write_png
 from colorization.fast.recombine import neutral_gray as neutral_gray  # re-exported: the package's name for it
 from colorization.io.images import MAX_PIXELS, LoadedImage, as_loaded, load_image, to_uint8
-from colorization.io.preprocess import PAPER_SIZE, paper_crop, resize
-
-MODES = ("full", "paper")
+from colorization.io.preprocess import MODES as MODES  # re-exported with network_view: the package's names
+from colorization.io.preprocess import PAPER_SIZE, check_mode, network_view, paper_crop
 
 
 @dataclass
@@ -44,15 +43,6 @@ class Colorized:
 
     rgb: np.ndarray
     alpha: np.ndarray | None = None
-
-
-def network_view(rgb: np.ndarray, mode: str = "full", size: int = PAPER_SIZE) -> np.ndarray:
-    """The size x size uint8 sRGB image the network sees for ``rgb`` in ``mode``."""
-    _check_mode(mode)
-    rgb8 = to_uint8(rgb)
-    if mode == "paper":
-        return paper_crop(rgb8, size)
-    return resize(rgb8, (size, size), "bicubic")
 
 
 def network_input(rgb256: np.ndarray, hints: np.ndarray | None = None, channels: int = 1) -> np.ndarray:
@@ -155,7 +145,7 @@ def predict_batch(
     model, images: list[LoadedImage], mode: str = "full", vividness: float | None = None
 ) -> list[Prediction]:
     """Predict the chroma of several images with one network call (``vividness``: as :func:`predict_ab`)."""
-    _check_mode(mode)
+    check_mode(mode)
     if not images:
         return []
     views = np.stack([network_view(image.rgb, mode) for image in images])
@@ -232,8 +222,3 @@ def colorize(
     if mode != "full":
         raise ValueError("colour hints need mode 'full' (hint positions are the whole image's pixels)")
     return colorize_guided(model, image, hints, method or DEFAULT_METHOD, vividness)
-
-
-def _check_mode(mode: str) -> None:
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")

@@ -50,8 +50,7 @@ import scipy.sparse.linalg
 
 from colorization.fast import lab_lut
 from colorization.hints.points import hint_planes, image_size
-from colorization.io.images import to_uint8
-from colorization.io.preprocess import PAPER_SIZE, resize
+from colorization.io.preprocess import PAPER_SIZE, network_view
 
 NEIGHBOURS = tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0))
 VARIANCE_FACTOR = 0.6  # the authors' code: 2 sigma_r^2 = 0.6 * variance of the window
@@ -69,7 +68,7 @@ def levin_ab_for_image(rgb: np.ndarray, hints, size: int = PAPER_SIZE) -> np.nda
     ----------
     rgb : ndarray, shape (H, W, 3)
         The image (uint8, uint16 or float in [0, 1]); its view is the "full" mode's
-        (:func:`colorization.colorize.network_view`: the whole image resized, bicubic).
+        (:func:`colorization.io.preprocess.network_view`: the whole image resized, bicubic).
     hints : list of Hint or of dicts
         Positions in ``rgb``'s pixels (:func:`colorization.hints.points.hint_planes` maps them to the view).
 
@@ -80,7 +79,7 @@ def levin_ab_for_image(rgb: np.ndarray, hints, size: int = PAPER_SIZE) -> np.nda
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected an RGB image of shape (H, W, 3), got {rgb.shape}")
-    view = resize(to_uint8(rgb), (size, size), "bicubic")  # colorize.network_view(rgb, "full", size)
+    view = network_view(rgb, "full", size)
     return levin_colorize(lab_lut.lightness(view), hint_planes(hints, rgb.shape, size))
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 PAPER_SIZE = 256
+MODES = ("full", "paper")  # what the network sees of a photo: all of it squeezed, or the paper's crop
 _FILTERS = {
     "nearest": Image.Resampling.NEAREST,
     "bilinear": Image.Resampling.BILINEAR,
@@ -167,3 +168,21 @@ def paper_crop(image: np.ndarray, size: int = PAPER_SIZE, resample: str = "bicub
     if image.ndim not in (2, 3) or min(image.shape[:2]) < 1:
         raise ValueError(f"expected an image of shape (H, W) or (H, W, C), got {image.shape}")
     return resize(image, (size, size), resample, box=paper_box(*image.shape[:2], size))
+
+
+def network_view(rgb: np.ndarray, mode: str = "full", size: int = PAPER_SIZE) -> np.ndarray:
+    """The size x size uint8 sRGB image the network sees for ``rgb`` in ``mode`` (:data:`MODES`):
+    ``"full"`` the whole image resized (bicubic), ``"paper"`` the paper's crop (:func:`paper_crop`)."""
+    from colorization.io.images import to_uint8
+
+    check_mode(mode)
+    rgb8 = to_uint8(rgb)
+    if mode == "paper":
+        return paper_crop(rgb8, size)
+    return resize(rgb8, (size, size), "bicubic")
+
+
+def check_mode(mode: str) -> None:
+    """ValueError unless ``mode`` is one of :data:`MODES`."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
