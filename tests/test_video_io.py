@@ -16,6 +16,7 @@ pytest.importorskip("av")
 from colorization.colorize import network_input, network_view  # noqa: E402
 from colorization.decoding import NonFinitePrediction  # noqa: E402
 from colorization.fast import lab_lut  # noqa: E402
+from colorization.io import files  # noqa: E402
 from colorization.io.files import OutputExistsError  # noqa: E402
 from colorization.video import pipeline, writer  # noqa: E402
 from colorization.video.container import Frame, VideoError, VideoInfo, probe, read_frames  # noqa: E402
@@ -389,7 +390,7 @@ def test_a_failure_in_the_encoding_thread_reaches_the_caller(tmp_path, clip, mon
 
 @pytest.mark.parametrize("fails", [False, True], ids=["complete", "failed"])
 def test_without_unnamed_files_the_atomic_temporary_is_used(tmp_path, clip, monkeypatch, fails):
-    monkeypatch.setattr(writer, "unnamed_file", lambda folder: None)
+    monkeypatch.setattr(files, "unnamed_file", lambda folder: None)
     model = StandIn(fail_at_call=1 if fails else None)
     if fails:
         with pytest.raises(NonFinitePrediction):

@@ -2,7 +2,9 @@
 
 Every file the package writes goes through :func:`atomic_path`: the content is
 written to a hidden temporary file in the target's folder and moved into place in
-one step, so a killed process never leaves a half-written PNG, CSV or model.
+one step, so a killed process never leaves a half-written PNG, CSV or model; a video,
+minutes long to write, through :func:`atomic_stream_path`, an unnamed file where the
+system has them, named only once complete.
 :class:`SameFileIndex` tells whether a planned output names one of a run's inputs,
 however its path is spelled, so that a command can refuse it before writing anything.
 """
@@ -13,6 +15,7 @@ import contextlib
 import errno
 import hashlib
 import os
+import secrets
 import tempfile
 import unicodedata
 from collections.abc import Iterator
@@ -30,6 +33,14 @@ _UMASK = _current_umask()
 
 class OutputExistsError(FileExistsError):
     """The output file exists and overwriting was not allowed."""
+
+
+def _exists(path: Path) -> OutputExistsError:
+    return OutputExistsError(errno.EEXIST, "exists (use --overwrite to replace it)", str(path))
+
+
+# errno values meaning "no unnamed files here" (old kernels say EISDIR, some file systems EOPNOTSUPP)
+NO_UNNAMED_FILES = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT}
 
 
 @contextlib.contextmanager
@@ -73,11 +84,75 @@ def _link_no_clobber(tmp: Path, path: Path) -> None:
     try:
         os.link(tmp, path)  # fails atomically if path exists
     except FileExistsError:
-        raise OutputExistsError(errno.EEXIST, "exists (use --overwrite to replace it)", str(path)) from None
+        raise _exists(path) from None
     except OSError:  # file systems without hard links
         if path.exists():
-            raise OutputExistsError(errno.EEXIST, "exists (use --overwrite to replace it)", str(path)) from None
+            raise _exists(path) from None
         os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def atomic_stream_path(target: str | Path, overwrite: bool = True) -> Iterator[str]:
+    """A name to write ``target``'s content to, for writers told the format (FFmpeg): ``target``
+    appears, complete, only if the block succeeds.
+
+    An unnamed file in ``target``'s folder (``O_TMPFILE``, named ``/proc/self/fd/N``) where the
+    system has them: a process killed even with SIGKILL leaves nothing behind, neither the
+    output nor a temporary. Elsewhere :func:`atomic_path` (whose hidden temporary only a SIGKILL
+    can leave). The name has no suffix, so writers that choose the format from it (Keras,
+    Pillow) use :func:`atomic_path`. ``overwrite`` as there.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = unnamed_file(target.parent)
+    if descriptor is None:
+        with atomic_path(target, overwrite=overwrite) as temporary:
+            yield str(temporary)
+        return
+    try:
+        yield f"/proc/self/fd/{descriptor}"
+        os.fsync(descriptor)
+        link_in_place(descriptor, target, overwrite)
+    finally:
+        os.close(descriptor)
+
+
+def unnamed_file(folder: Path) -> int | None:
+    """A descriptor of a new unnamed file in ``folder`` (None where there are none)."""
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return os.open(folder, flag | os.O_RDWR, 0o666)  # the umask applies, as for any new file
+    except OSError as error:
+        if error.errno in NO_UNNAMED_FILES:
+            return None
+        raise
+
+
+def link_in_place(descriptor: int, target: Path, overwrite: bool) -> None:
+    """Give the unnamed file ``descriptor`` the name ``target`` (replacing it only with ``overwrite``)."""
+    folder = os.open(target.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    source = f"/proc/self/fd/{descriptor}"
+    try:
+        if not overwrite:
+            try:
+                os.link(source, target.name, dst_dir_fd=folder, follow_symlinks=True)  # fails if it exists
+            except FileExistsError:
+                raise _exists(target) from None
+            return
+        while True:  # a fresh name beside the target, then one rename over it
+            name = f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}"
+            with contextlib.suppress(FileExistsError):
+                os.link(source, name, dst_dir_fd=folder, follow_symlinks=True)
+                break
+        try:
+            os.replace(name, target.name, src_dir_fd=folder, dst_dir_fd=folder)
+        except OSError:
+            os.unlink(name, dir_fd=folder)
+            raise
+    finally:
+        os.close(folder)
 
 
 def write_text_atomic(path: str | Path, text: str, overwrite: bool = True) -> Path:

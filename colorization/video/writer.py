@@ -8,13 +8,10 @@ and data streams are left out. H.264 in 4:2:0 needs an even width and height (li
 refuses odd ones), so an odd size gets its last column and/or row repeated (641x481 ->
 642x482): every input pixel is kept. The encoder settings are :data:`ENCODER_OPTIONS`.
 
-A video takes minutes to write, so a kill in the middle is likely. :func:`output_file`
-writes it, on Linux, to an *unnamed* file in the output's folder (``O_TMPFILE``) that is
-given its name (hard-linked) only once it is complete: a process killed even with SIGKILL
-leaves nothing behind, neither the output nor a temporary. Where the system or the file
-system has no unnamed files, it falls back to the package's atomic write
-(:func:`colorization.io.files.atomic_path`: a hidden temporary beside the output, renamed
-at the end, which only a SIGKILL can leave behind). Every problem is one
+A video takes minutes to write, so a kill in the middle is likely. It is written through
+:func:`colorization.io.files.atomic_stream_path`: on Linux an *unnamed* file in the output's
+folder, given its name only once complete, so that even a SIGKILL leaves nothing behind;
+elsewhere the package's named temporary (:func:`~colorization.io.files.atomic_path`). Every problem is one
 :class:`~colorization.video.container.VideoError` line naming the file.
 """
 
@@ -23,21 +20,18 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from colorization.io.files import OutputExistsError, SameFileIndex, atomic_path
+from colorization.io.files import OutputExistsError, SameFileIndex, atomic_stream_path
 from colorization.video.container import SWS_MATRIX, Frame, VideoError, VideoInfo, load_av, opened, reason
 
 OUTPUT_FORMATS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}
 CODEC, PIXEL_FORMAT = "libx264", "yuv420p"
 ENCODER_OPTIONS = {"preset": "veryfast", "crf": "18"}  # benchmarks/video_speed.py: the encoder's share of the time
 MUXER_OPTIONS = {".mp4": {"movflags": "+faststart"}, ".mov": {"movflags": "+faststart"}}  # index first: plays streamed
-# errno values meaning "no unnamed files here" (old kernels say EISDIR, some file systems EOPNOTSUPP)
-NO_UNNAMED_FILES = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT}
 
 
 def to_yuv(rgb: np.ndarray, info: VideoInfo):
@@ -156,7 +150,7 @@ def open_writer(target: str | Path, info: VideoInfo, overwrite: bool = False) ->
     target = check_target(target, info.path, overwrite)
     source = opened(info.path) if info.path is not None else contextlib.nullcontext()
     try:
-        with output_file(target, overwrite) as url, source as source:
+        with atomic_stream_path(target, overwrite) as url, source as source:
             suffix = target.suffix.lower()
             container = av.open(url, "w", format=OUTPUT_FORMATS[suffix], options=MUXER_OPTIONS.get(suffix))
             try:
@@ -199,63 +193,3 @@ def check_target(target: str | Path, source: str | Path | None, overwrite: bool 
     if os.path.lexists(target) and not overwrite:
         raise OutputExistsError(errno.EEXIST, "exists (use --overwrite to replace it)", str(target))
     return target
-
-
-@contextlib.contextmanager
-def output_file(target: Path, overwrite: bool = False) -> Iterator[str]:
-    """A path for FFmpeg to write ``target`` to; ``target`` appears, complete, only if the block succeeds.
-
-    An unnamed file in ``target``'s folder where the system has them, else
-    :func:`~colorization.io.files.atomic_path` (module doc). ``overwrite`` as there: without
-    it, a ``target`` that appeared meanwhile is :class:`~colorization.io.files.OutputExistsError`.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = unnamed_file(target.parent)
-    if descriptor is None:
-        with atomic_path(target, overwrite=overwrite) as temporary:
-            yield str(temporary)
-        return
-    try:
-        yield f"/proc/self/fd/{descriptor}"
-        os.fsync(descriptor)
-        link_in_place(descriptor, target, overwrite)
-    finally:
-        os.close(descriptor)
-
-
-def unnamed_file(folder: Path) -> int | None:
-    """A descriptor of a new unnamed file in ``folder`` (None where there are none, module doc)."""
-    flag = getattr(os, "O_TMPFILE", None)
-    if flag is None or not os.path.isdir("/proc/self/fd"):
-        return None
-    try:
-        return os.open(folder, flag | os.O_RDWR, 0o666)  # the umask applies, as for any new file
-    except OSError as error:
-        if error.errno in NO_UNNAMED_FILES:
-            return None
-        raise
-
-
-def link_in_place(descriptor: int, target: Path, overwrite: bool) -> None:
-    """Give the unnamed file ``descriptor`` the name ``target`` (replacing it only with ``overwrite``)."""
-    folder = os.open(target.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    source = f"/proc/self/fd/{descriptor}"
-    try:
-        if not overwrite:
-            try:
-                os.link(source, target.name, dst_dir_fd=folder, follow_symlinks=True)  # fails if it exists
-            except FileExistsError:
-                raise OutputExistsError(errno.EEXIST, "exists (use --overwrite to replace it)", str(target)) from None
-            return
-        while True:  # a fresh name beside the target, then one rename over it
-            name = f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}"
-            with contextlib.suppress(FileExistsError):
-                os.link(source, name, dst_dir_fd=folder, follow_symlinks=True)
-                break
-        try:
-            os.replace(name, target.name, src_dir_fd=folder, dst_dir_fd=folder)
-        except OSError:
-            os.unlink(name, dir_fd=folder)
-            raise
-    finally:
-        os.close(folder)
