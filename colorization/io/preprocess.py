@@ -22,6 +22,8 @@ import math
 import numpy as np
 from PIL import Image
 
+from colorization.io.images import to_uint8
+
 PAPER_SIZE = 256
 MODES = ("full", "paper")  # what the network sees of a photo: all of it squeezed, or the paper's crop
 _FILTERS = {
@@ -173,8 +175,6 @@ def paper_crop(image: np.ndarray, size: int = PAPER_SIZE, resample: str = "bicub
 def network_view(rgb: np.ndarray, mode: str = "full", size: int = PAPER_SIZE) -> np.ndarray:
     """The size x size uint8 sRGB image the network sees for ``rgb`` in ``mode`` (:data:`MODES`):
     ``"full"`` the whole image resized (bicubic), ``"paper"`` the paper's crop (:func:`paper_crop`)."""
-    from colorization.io.images import to_uint8
-
     check_mode(mode)
     rgb8 = to_uint8(rgb)
     if mode == "paper":
