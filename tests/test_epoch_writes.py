@@ -85,3 +85,33 @@ def test_device_count_of_non_finite_weights_matches_the_host_count():
     groups = (network.trainable_variables, network.non_trainable_variables)
     state = tuple([np.asarray(v.value) for v in group] for group in groups)  # the loop's state, less the optimizer's
     assert non_finite_weights(network, non_finite_counter()(state)) == count_non_finite(network) == (2, "conv3/kernel")
+
+
+def test_prepare_builds_the_float32_network_before_the_first_write(tmp_path, monkeypatch):
+    """The first epoch's write pays no build: prepare did it in the writer thread, and best.keras
+    still holds the epoch's weights (set into that network), not the ones prepare saw."""
+    import colorization.model as model
+    from colorization.training.checkpoint import read_keras
+    from colorization.training.step import build_network
+
+    config = TrainConfig(**TINY_TRAINING, output_dir=str(tmp_path))
+    network = build_network(config)
+    builds, rebuild = [], model.rebuild
+
+    def counted(*args, **kwargs):
+        builds.append(threading.current_thread().name)
+        return rebuild(*args, **kwargs)
+
+    monkeypatch.setattr(model, "rebuild", counted)
+    with ThreadPoolExecutor(1, thread_name_prefix="writer") as writer:
+        book = Bookkeeper(RunFolder(tmp_path), config, RunState(), writer=writer)
+        book.prepare(network)
+        book.wait()
+        assert len(builds) == 1 and builds[0].startswith("writer")
+        kernel, bias = network.get_layer("conv3").get_weights()
+        network.get_layer("conv3").set_weights([kernel + 1.0, bias])
+        book.end_epoch(1, {"loss": 0.1, "val_loss": 0.5}, network)
+        book.wait()
+    assert len(builds) == 1  # the write reused the prepared network
+    saved = read_keras(tmp_path / "best.keras", compile=False).get_layer("conv3").get_weights()[0]
+    np.testing.assert_allclose(saved, (kernel + 1.0).astype(saved.dtype), rtol=1e-2, atol=1e-2)

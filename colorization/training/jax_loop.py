@@ -235,6 +235,8 @@ def run_jax_scan(config, network, data, state, book, record, mesh=None, class_we
         train_images, val_images = feed.upload(data)
         train_state = initial_state(network, feed)
         ends = EpochEnds(closer, config, network, book, record, images, len(data.val))
+        ends.warm_up(copy_state(train_state))  # one-time costs paid while epoch 1 compiles
+        book.prepare(network)
         plan = epoch_chunks(config, len(data.train), state.epoch, chunk)
         losses, dispatched = [], 0.0
         for item, (xs, fs, ps) in prefetched(feeder, partial(feed.chunk_inputs, data.train), plan):

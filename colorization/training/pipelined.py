@@ -151,6 +151,16 @@ class EpochEnds:
         self.previous_end = time.perf_counter()  # the cycle clock: the session's first epoch starts now
         self.count_non_finite = non_finite_counter()
 
+    def warm_up(self, state: tuple) -> None:
+        """Compile the non-finite count on ``state`` (a copy of the loop's) in the worker while
+        the first epoch compiles, so that the first epoch's end does not compile it."""
+        self.pending = self.worker.submit(self._count_once, state)
+
+    def _count_once(self, state: tuple) -> bool:
+        """(In the worker) count ``state``'s non-finite values once; False: training goes on."""
+        np.asarray(self.count_non_finite(state))
+        return False
+
     def hand_over(self, epoch: DispatchedEpoch) -> bool:
         """Wait for the previous epoch's verdict; True: training stops and ``epoch`` is dropped.
         Otherwise ``epoch`` is ended in the background and False returned."""
