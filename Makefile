@@ -1,7 +1,7 @@
 # The two commands of the README. Each creates/updates .venv itself; needs only python3 (>= 3.11) and make.
 #   make reproduce [PROFILE=tiny|caltech101|caltech101_gpu|paper] [KIND=cpu|gpu]   the notebook pipeline ->
 #                      runs/reproduce/<profile>/, then verified against the published results/<profile>/ under
-#                      KIND's tolerances (caltech101_gpu trains on a GPU: KERAS_BACKEND=jax ... KIND=gpu)
+#                      KIND's tolerances (caltech101_gpu retrains on a GPU: KERAS_BACKEND=jax ...; retrain tolerances)
 #   make test                                        lint, format check and the whole test suite
 # The app in one command:
 #   make app [APP_PORT=8866]  serve notebooks/app.ipynb with Voila on 127.0.0.1 (from the repository root,

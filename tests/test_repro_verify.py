@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -106,6 +107,45 @@ def test_gpu_kind_allows_more(rerun):
     assert all(r.ok for r in verify.compare_folders(ROOT / "results" / "tiny", rerun, "gpu"))
 
 
+def _model_psnr(path: Path, change) -> None:
+    """Apply ``change(values) -> values`` to the model rows' PSNR of a per-image table."""
+    table = pd.read_csv(path)
+    rows = table["method"] == "model"
+    table.loc[rows, "psnr"] = change(table.loc[rows, "psnr"].to_numpy())
+    table.to_csv(path, index=False)
+
+
+def test_a_retrain_is_judged_by_means_inside_the_reference_interval(rerun):
+    reference = ROOT / "results" / "tiny"
+    per_image = rerun / "evaluate" / "per_image.csv"
+    moves = lambda v: np.where(np.arange(len(v)) % 2, 1.5, -1.5)  # noqa: E731
+    _model_psnr(per_image, lambda v: v + moves(v) - moves(v).mean())  # each moves over 1 dB, the mean not
+    assert not all(r.ok for r in verify.compare_folders(reference, rerun, "gpu"))
+    samples = next(r for r in verify.compare_folders(reference, rerun, "retrain") if r.name == "evaluate/per_image.csv")
+    assert samples.ok and samples.within == 1 and "beyond the gpu tolerance" in samples.notes[0]
+    psnr = pd.read_csv(reference / "evaluate" / "per_image.csv").query("method == 'model'")["psnr"]
+    half = 1.96 * psnr.std(ddof=1) / np.sqrt(len(psnr))
+    _model_psnr(per_image, lambda v: v + 1.5 * half)  # the mean leaves the reference's 95% interval
+    samples = next(r for r in verify.compare_folders(reference, rerun, "retrain") if r.name == "evaluate/per_image.csv")
+    assert [b[0] for b in samples.beyond] == ["model mean psnr"]
+    assert samples.beyond[0][4] == pytest.approx(half)
+
+
+def test_a_retrain_keeps_verdicts_exact_and_statistics_inside_their_intervals(rerun):
+    reference = ROOT / "results" / "tiny"
+    path = rerun / "analysis" / "verdicts.csv"
+    claims = pd.read_csv(path)
+    wide = next(i for i, r in claims.iterrows() if r.ci_high - r.ci_low > 1e-3)
+    edit_csv(path, wide, "value", lambda v: (claims.ci_low[wide] + claims.ci_high[wide]) / 2 + 1e-9)
+    edit_csv(path, wide, "ci_high", lambda v: v + 1.0)  # the rerun's own interval is not judged
+    judged = next(r for r in verify.compare_folders(reference, rerun, "retrain") if r.name == "analysis/verdicts.csv")
+    assert judged.ok and judged.within == 1
+    edit_csv(path, wide, "value", lambda v: claims.ci_high[wide] + 1e-6)
+    edit_csv(path, 0, "verdict", lambda v: "supported" if v != "supported" else "inconclusive")
+    judged = next(r for r in verify.compare_folders(reference, rerun, "retrain") if r.name == "analysis/verdicts.csv")
+    assert len(judged.beyond) == 2 and any("verdict" in b[0] for b in judged.beyond)
+
+
 def test_a_gpu_profile_rerun_starts_from_the_published_training_record(tmp_path):
     from colorization.repro import reproduce
 
@@ -118,6 +158,8 @@ def test_a_gpu_profile_rerun_starts_from_the_published_training_record(tmp_path)
     assert reproduce.seed_training("caltech101", reference, run) == []  # never over a rerun's own
     assert reproduce.seed_training("tiny", reference, tmp_path / "runs" / "tiny") == []  # tiny retrains on a CPU
     assert reproduce.seed_training("caltech101_gpu", reference, tmp_path / "runs" / "gpu") == []  # trains on a GPU
+    assert reproduce.comparison_kind("caltech101_gpu", "gpu") == "retrain"  # its network is always another one
+    assert reproduce.comparison_kind("caltech101", "gpu") == "gpu"
 
 
 def test_portable_text_leaves_relative_paths_alone():

@@ -9,9 +9,12 @@
    from the published training record: notebook 02 then shows that finished run instead of
    retraining on a CPU, and the verify step says so. Delete ``runs/reproduce/<profile>/train``
    on a GPU machine to retrain. ``caltech101_gpu`` is the same data trained on a GPU from
-   scratch by every rerun (``KERAS_BACKEND=jax``, ``--kind gpu``).
+   scratch by every rerun (``KERAS_BACKEND=jax``).
 3. :mod:`colorization.repro.verify` compares the rerun with ``results/<profile>/`` number by
    number and prints its table; the exit status is 1 when something moved beyond tolerance.
+   A profile that trains at every rerun is always compared as a ``retrain``
+   (:mod:`colorization.repro.retrain`: its network is another one of the same quality, so its
+   per-image scores and claim statistics are judged by their means and 95% intervals).
 
 Promoting a rerun to the published reference is the separate ``make publish``
 (:mod:`colorization.repro.publish`).
@@ -37,6 +40,12 @@ def run_folder(profile: str, root: Path | None = None) -> Path:
     return (root or project_root()) / "runs" / "reproduce" / profile
 
 
+def comparison_kind(profile: str, kind: str) -> str:
+    """The tolerances a rerun of ``profile`` is verified with: ``retrain`` for a profile that trains
+    its own network at every rerun (:mod:`colorization.repro.retrain`), else ``kind``."""
+    return "retrain" if profile in TRAINING_PROFILES else kind
+
+
 def seed_training(profile: str, reference: Path, run: Path) -> list[str]:
     """Copy the published training records into a new rerun of a GPU profile; the names copied."""
     if profile in CPU_PROFILES + TRAINING_PROFILES:
@@ -58,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="one line per notebook instead of their output")
     args = parser.parse_args(argv)
     reference = project_root() / "results" / args.profile
+    kind = comparison_kind(args.profile, args.kind)
     run = run_folder(args.profile)
     copied = seed_training(args.profile, reference, run)
     if copied:
@@ -68,8 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     if not reference.is_dir():
         print(f"reproduce: {reference}: no published reference to compare with; `make publish` makes one")
         return 0
-    print(f"\nVerifying {run} against {reference} ({args.kind} tolerances):\n", flush=True)
-    status = verify.main(["--profile", args.profile, "--run", str(run), "--kind", args.kind])
+    trained = f"; {args.profile} trains its own network at every rerun" if kind == "retrain" else ""
+    print(f"\nVerifying {run} against {reference} ({kind} tolerances{trained}):\n", flush=True)
+    status = verify.main(["--profile", args.profile, "--run", str(run), "--kind", kind])
     if status == 0:
         print(f"\nTo make this run the published reference: make publish PROFILE={args.profile}")
     return status

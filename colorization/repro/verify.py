@@ -15,6 +15,9 @@ scaled by the kind of run (:data:`RUN_KINDS`):
              other SIMD widths and thread counts moves numbers (the default)
 ``gpu``      training or inference on a GPU: nondeterministic reductions and other kernels
 ``backend``  another Keras backend (TensorFlow against JAX): other convolution kernels
+``retrain``  a rerun that trained its own network (``caltech101_gpu``): ``gpu`` tolerances, but
+             per-image and per-category scores and the claims' statistics are judged by their
+             means and 95% intervals (:mod:`colorization.repro.retrain`)
 
 Text columns (splits, categories, verdicts, reasons) and counts must match exactly whatever the
 kind. Timings (seconds, images/s) are not compared. The package versions of both runs are
@@ -73,7 +76,7 @@ RELATIVE = {
     "loss": 1e-2,
     "val_loss": 1e-2,
 }  # training: three CPU epochs from one seed, other kernels move ~0.1%
-RUN_KINDS = {"cpu": 1.0, "gpu": 100.0, "backend": 30.0}
+RUN_KINDS = {"cpu": 1.0, "gpu": 100.0, "backend": 30.0, "retrain": 100.0}  # retrain: colorization.repro.retrain
 IGNORED = {"seconds", "wall_seconds", "images_per_s"}
 
 # The tables of a results folder and the columns that identify a row in each.
@@ -101,6 +104,7 @@ class Comparison:
     within: int = 0
     beyond: list = field(default_factory=list)  # (where, reference, rerun, |difference|, tolerance)
     missing: list = field(default_factory=list)  # what one side has and the other lacks
+    notes: list = field(default_factory=list)  # shown, not judged
     largest: float = 0.0
 
     @property
@@ -168,6 +172,18 @@ def read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"relpath": str, "category": str})
 
 
+def compare_tables(name: str, reference: pd.DataFrame, rerun: pd.DataFrame, keys: list, kind: str) -> Comparison:
+    """One table of :data:`TABLES`, value by value; a retrain's samples and verdicts by their statistics."""
+    if kind == "retrain":
+        from colorization.repro import retrain
+
+        if name in retrain.SAMPLE_TABLES:
+            return retrain.compare_samples(name, reference, rerun, keys)
+        if name == retrain.VERDICTS:
+            return retrain.compare_verdicts(reference, rerun)
+    return compare_table(name, reference, rerun, keys, RUN_KINDS[kind])
+
+
 def compare_folders(reference: Path, rerun: Path, kind: str = "cpu") -> list[Comparison]:
     """Every table of :data:`TABLES` present in the reference, and the summary."""
     scale = RUN_KINDS[kind]
@@ -178,7 +194,7 @@ def compare_folders(reference: Path, rerun: Path, kind: str = "cpu") -> list[Com
         if not (rerun / name).is_file():
             results.append(Comparison(name, missing=[f"{name} missing from the rerun"]))
             continue
-        results.append(compare_table(name, read_csv(reference / name), read_csv(rerun / name), keys, scale))
+        results.append(compare_tables(name, read_csv(reference / name), read_csv(rerun / name), keys, kind))
     if (reference / "evaluate" / "summary.json").is_file():
         if (rerun / "evaluate" / "summary.json").is_file():
             results.append(compare_summary(reference / "evaluate/summary.json", rerun / "evaluate/summary.json", scale))
@@ -212,6 +228,7 @@ def report(results: list[Comparison], versions: list[str], kind: str) -> str:
         for where, a, b, difference, tolerance in r.beyond[:5]:
             lines.append(f"- {r.name}: {where}: {a} -> {b} (moved {difference:.3g}, tolerance {tolerance:.3g})")
         lines += [f"- {r.name}: {m}" for m in r.missing[:5]]
+        lines += [f"- {r.name} (not judged): {n}" for n in r.notes]
     if versions:
         lines.append("- package versions differ from the reference's: " + "; ".join(versions))
     verdict = "REPRODUCED" if all(r.ok for r in results) else "NOT REPRODUCED"
