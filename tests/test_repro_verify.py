@@ -146,6 +146,30 @@ def test_a_retrain_keeps_verdicts_exact_and_statistics_inside_their_intervals(re
     assert len(judged.beyond) == 2 and any("verdict" in b[0] for b in judged.beyond)
 
 
+def test_a_retrain_that_stopped_earlier_is_compared_on_the_epochs_both_trained(rerun):
+    reference = ROOT / "results" / "tiny"
+    history = pd.read_csv(reference / "train" / "history.csv")
+    history.iloc[:-1].to_csv(rerun / "train" / "history.csv", index=False)
+    assert not all(r.ok for r in verify.compare_folders(reference, rerun, "gpu"))  # a row missing
+    judged = next(r for r in verify.compare_folders(reference, rerun, "retrain") if r.name == "train/history.csv")
+    assert judged.ok and "only in the reference" in judged.notes[0]
+
+
+def test_a_retrain_keeps_a_stated_mean_inside_its_standard_error_interval(rerun):
+    reference = ROOT / "results" / "tiny"
+    path = rerun / "hints" / "summary.csv"
+    curve = pd.read_csv(path)
+    row = int(curve["psnr_sem"].idxmax())
+    half = 1.96 * curve.loc[row, "psnr_sem"]
+    edit_csv(path, row, "psnr_mean", lambda v: v + 0.9 * half)
+    edit_csv(path, row, "psnr_sem", lambda v: v * 3)  # the rerun's own standard error is not judged
+    judged = next(r for r in verify.compare_folders(reference, rerun, "retrain") if r.name == "hints/summary.csv")
+    assert judged.ok and judged.within == 1
+    edit_csv(path, row, "psnr_mean", lambda v: v + 0.2 * half)
+    judged = next(r for r in verify.compare_folders(reference, rerun, "retrain") if r.name == "hints/summary.csv")
+    assert [b[0].endswith("psnr_mean") for b in judged.beyond] == [True]
+
+
 def test_a_gpu_profile_rerun_starts_from_the_published_training_record(tmp_path):
     from colorization.repro import reproduce
 

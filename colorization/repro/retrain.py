@@ -16,8 +16,14 @@ is judged as the published tables are read, by their statistics and intervals:
 * ``analysis/verdicts.csv``: each claim's verdict and reason exactly, and the rerun's statistic
   inside the reference's 95% interval ``[ci_low, ci_high]``; the rerun's own interval is shown,
   not judged.
-* Every other table (data, training history, vividness sweep, hint curve, video metrics, the
-  summary): the ``gpu`` tolerances, value by value.
+* ``train/history.csv``: the epochs both runs trained, at the ``gpu`` tolerances; where early
+  stopping ended one run earlier (three retrains stopped after 73, 73 and 65 epochs), the other
+  run's extra epochs are shown, not judged.
+* A table that states each mean's standard error (``x`` beside ``x_sem``, or ``x_mean`` beside
+  ``x_sem``: the vividness sweep, the hint curve): the rerun's mean inside the reference's
+  ``mean ± 1.96 sem`` (at least the ``cpu`` tolerance); the rerun's own ``sem`` is shown, not judged.
+* Every other value (data, video metrics, the summary, columns without a standard error): the
+  ``gpu`` tolerances.
 """
 
 from __future__ import annotations
@@ -31,7 +37,71 @@ from colorization.repro.verify import RUN_KINDS, TOLERANCE, Comparison, compare_
 
 SAMPLE_TABLES = {"evaluate/per_image.csv", "evaluate/per_category.csv"}
 VERDICTS = "analysis/verdicts.csv"
+HISTORY = "train/history.csv"
 Z95 = 1.96  # two-sided 95% normal quantile
+
+
+def compare_retrain(name: str, reference: pd.DataFrame, rerun: pd.DataFrame, keys: list) -> Comparison:
+    """One table of a retrain (module docstring)."""
+    if name in SAMPLE_TABLES:
+        return compare_samples(name, reference, rerun, keys)
+    if name == VERDICTS:
+        return compare_verdicts(reference, rerun)
+    if name == HISTORY:
+        return compare_history(reference, rerun)
+    return compare_with_intervals(name, reference, rerun, keys)
+
+
+def compare_history(reference: pd.DataFrame, rerun: pd.DataFrame) -> Comparison:
+    """The epochs both runs trained at the ``gpu`` tolerances; the others shown."""
+    shared = set(reference["epoch"]) & set(rerun["epoch"])
+    result = compare_table(
+        HISTORY,
+        reference[reference["epoch"].isin(shared)],
+        rerun[rerun["epoch"].isin(shared)],
+        ["epoch"],
+        RUN_KINDS["gpu"],
+    )
+    for label, table in (("the reference", reference), ("the rerun", rerun)):
+        extra = sorted(set(table["epoch"]) - shared)
+        if extra:
+            result.notes.append(f"epochs {extra[0]}-{extra[-1]} only in {label} (early stopping ended the other run)")
+    return result
+
+
+def sem_column(column: str) -> str:
+    """The standard-error column stated beside ``column`` (``psnr_mean`` -> ``psnr_sem``, ``auc`` -> ``auc_sem``)."""
+    return (column[: -len("_mean")] if column.endswith("_mean") else column) + "_sem"
+
+
+def compare_with_intervals(name: str, reference: pd.DataFrame, rerun: pd.DataFrame, keys: list) -> Comparison:
+    """Means beside a standard error inside the reference's ``mean ± 1.96 sem``; other values at ``gpu``."""
+    sems = [c for c in reference.columns if c.endswith("_sem")]
+    judged = [c for c in reference.columns if sem_column(c) in sems and c in TOLERANCE and c not in sems]
+    others = [c for c in reference.columns if c not in judged + sems]
+    result = compare_table(
+        name, reference[others], rerun[[c for c in others if c in rerun.columns]], keys, RUN_KINDS["gpu"]
+    )
+    result.missing += [f"column {c} missing from the rerun" for c in judged if c not in rerun.columns]
+    a, b = reference.set_index(keys), rerun.set_index(keys)
+    rows = a.index.intersection(b.index)
+    for column in [c for c in judged if c in rerun.columns]:
+        for label in rows:
+            old, new = float(a.at[label, column]), float(b.at[label, column])
+            half = max(Z95 * float(a.at[label, sem_column(column)]), TOLERANCE[column])
+            _count(result, f"{label} {column}", old, new, half)
+    return result
+
+
+def _count(result: Comparison, where: str, reference: float, rerun: float, half: float) -> None:
+    """Count one value: exact, inside ``reference ± half``, or beyond (NaN equals NaN)."""
+    if reference == rerun or (math.isnan(reference) and math.isnan(rerun)):
+        result.exact += 1
+    elif abs(rerun - reference) <= half:
+        result.within += 1
+        result.largest = max(result.largest, abs(rerun - reference))
+    else:
+        result.beyond.append((where, reference, rerun, abs(rerun - reference), half))
 
 
 def compare_samples(name: str, reference: pd.DataFrame, rerun: pd.DataFrame, keys: list) -> Comparison:
@@ -69,12 +139,7 @@ def _judge_mean(result: Comparison, where: str, reference: pd.Series, rerun: pd.
         return
     x, y = x[np.isfinite(x)], y[np.isfinite(y)]
     half = Z95 * x.std(ddof=1) / math.sqrt(len(x)) if len(x) > 1 else 0.0
-    half, difference = max(half, floor), abs(float(y.mean() - x.mean()))
-    if difference <= half:
-        result.within += 1
-        result.largest = max(result.largest, difference)
-    else:
-        result.beyond.append((where, float(x.mean()), float(y.mean()), difference, half))
+    _count(result, where, float(x.mean()), float(y.mean()), max(half, floor))
 
 
 def compare_verdicts(reference: pd.DataFrame, rerun: pd.DataFrame) -> Comparison:

@@ -175,12 +175,9 @@ def read_csv(path: Path) -> pd.DataFrame:
 def compare_tables(name: str, reference: pd.DataFrame, rerun: pd.DataFrame, keys: list, kind: str) -> Comparison:
     """One table of :data:`TABLES`, value by value; a retrain's samples and verdicts by their statistics."""
     if kind == "retrain":
-        from colorization.repro import retrain
+        from colorization.repro.retrain import compare_retrain
 
-        if name in retrain.SAMPLE_TABLES:
-            return retrain.compare_samples(name, reference, rerun, keys)
-        if name == retrain.VERDICTS:
-            return retrain.compare_verdicts(reference, rerun)
+        return compare_retrain(name, reference, rerun, keys)
     return compare_table(name, reference, rerun, keys, RUN_KINDS[kind])
 
 

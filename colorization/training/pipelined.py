@@ -33,7 +33,9 @@ epoch's throughput in those epochs, 4.7–9.2% overall in three benchmark runs.)
 Measured on one H200 (docs/measurements.md, 2026-12-02; Caltech-101, batch 64): validation and
 checkpoints every epoch cost 4.4-4.5% of an epoch's steady cycle (0.021 s of 0.472 s: the 392
 validation images' forward passes), where the sequential loop lost 22%; ``benchmarks/train_overhead.py``'s
-figure over epochs 2-30 is 5.4-5.7%, epoch 2 overlapping the run's first write.
+figure over epochs 2-30 is 4.5-4.6%, now that the first write's one-time costs are paid while epoch 1
+compiles (:meth:`EpochEnds.warm_up`, :meth:`~colorization.training.epoch_end.Bookkeeper.prepare`;
+before, epoch 2 overlapped them and ran 0.61-0.68 s instead of 0.47 s: 5.4-5.7%).
 """
 
 from __future__ import annotations
