@@ -131,6 +131,17 @@ def test_a_retrain_is_judged_by_means_inside_the_reference_interval(rerun):
     assert samples.beyond[0][4] == pytest.approx(half)
 
 
+def test_a_retrain_missing_a_metric_column_fails(rerun):
+    path = rerun / "evaluate" / "per_image.csv"
+    pd.read_csv(path).drop(columns=["psnr"]).to_csv(path, index=False)
+    samples = next(
+        r
+        for r in verify.compare_folders(ROOT / "results" / "tiny", rerun, "retrain")
+        if r.name == path.parent.name + "/" + path.name
+    )
+    assert not samples.ok and samples.missing == ["column psnr missing from the rerun"]
+
+
 def test_a_retrain_keeps_verdicts_exact_and_statistics_inside_their_intervals(rerun):
     reference = ROOT / "results" / "tiny"
     path = rerun / "analysis" / "verdicts.csv"

@@ -88,7 +88,8 @@ def compare_with_intervals(name: str, reference: pd.DataFrame, rerun: pd.DataFra
     for column in [c for c in judged if c in rerun.columns]:
         for label in rows:
             old, new = float(a.at[label, column]), float(b.at[label, column])
-            half = max(Z95 * float(a.at[label, sem_column(column)]), TOLERANCE[column])
+            sem = float(a.at[label, sem_column(column)])
+            half = max(Z95 * sem, TOLERANCE[column]) if math.isfinite(sem) else TOLERANCE[column]
             _count(result, f"{label} {column}", old, new, half)
     return result
 
@@ -106,8 +107,9 @@ def _count(result: Comparison, where: str, reference: float, rerun: float, half:
 
 def compare_samples(name: str, reference: pd.DataFrame, rerun: pd.DataFrame, keys: list) -> Comparison:
     """A per-row table as samples: per (method, metric) the rerun's mean within the reference's 95% CI."""
-    metrics = [c for c in reference.columns.intersection(rerun.columns) if c in TOLERANCE]
-    result = _exact_columns(name, reference, rerun, keys, metrics)
+    judged = [c for c in reference.columns if c in TOLERANCE]
+    result = _exact_columns(name, reference, rerun, keys, judged)
+    metrics = [c for c in judged if c in rerun.columns]
     per_value = compare_table(name, reference[keys + metrics], rerun[keys + metrics], keys, RUN_KINDS["gpu"])
     a, b = reference.set_index(keys), rerun.set_index(keys)
     rows = a.index.intersection(b.index)
