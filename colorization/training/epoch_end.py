@@ -153,8 +153,7 @@ class Bookkeeper:
         first checkpoint's 6.9 s on the 2-core CPU; later ones take 0.35 s). Otherwise the
         first epoch's write pays them, while the second epoch trains (on one H200 it ran
         0.61-0.68 s against 0.47 s for the epochs after it)."""
-        import h5py  # noqa: F401  (the weights' format)
-        import keras
+        import keras  # (importing Keras imports h5py, the weights' format)
 
         from colorization.model import rebuild
 
