@@ -78,11 +78,7 @@ def compare_with_intervals(name: str, reference: pd.DataFrame, rerun: pd.DataFra
     """Means beside a standard error inside the reference's ``mean ± 1.96 sem``; other values at ``gpu``."""
     sems = [c for c in reference.columns if c.endswith("_sem")]
     judged = [c for c in reference.columns if sem_column(c) in sems and c in TOLERANCE and c not in sems]
-    others = [c for c in reference.columns if c not in judged + sems]
-    result = compare_table(
-        name, reference[others], rerun[[c for c in others if c in rerun.columns]], keys, RUN_KINDS["gpu"]
-    )
-    result.missing += [f"column {c} missing from the rerun" for c in judged if c not in rerun.columns]
+    result = _other_columns(name, reference, rerun, keys, judged + sems, RUN_KINDS["gpu"])
     a, b = reference.set_index(keys), rerun.set_index(keys)
     rows = a.index.intersection(b.index)
     for column in [c for c in judged if c in rerun.columns]:
@@ -108,7 +104,7 @@ def _count(result: Comparison, where: str, reference: float, rerun: float, half:
 def compare_samples(name: str, reference: pd.DataFrame, rerun: pd.DataFrame, keys: list) -> Comparison:
     """A per-row table as samples: per (method, metric) the rerun's mean within the reference's 95% CI."""
     judged = [c for c in reference.columns if c in TOLERANCE]
-    result = _exact_columns(name, reference, rerun, keys, judged)
+    result = _other_columns(name, reference, rerun, keys, judged)
     metrics = [c for c in judged if c in rerun.columns]
     per_value = compare_table(name, reference[keys + metrics], rerun[keys + metrics], keys, RUN_KINDS["gpu"])
     a, b = reference.set_index(keys), rerun.set_index(keys)
@@ -122,10 +118,13 @@ def compare_samples(name: str, reference: pd.DataFrame, rerun: pd.DataFrame, key
     return result
 
 
-def _exact_columns(name: str, reference: pd.DataFrame, rerun: pd.DataFrame, keys: list, judged: list) -> Comparison:
-    """Every column but ``judged`` compared row by row at the ``cpu`` tolerance (text and counts: exactly)."""
+def _other_columns(
+    name: str, reference: pd.DataFrame, rerun: pd.DataFrame, keys: list, judged: list, scale: float = 1.0
+) -> Comparison:
+    """Every column but ``judged`` compared row by row at tolerances x ``scale`` (text and counts:
+    exactly); ``judged`` columns missing from the rerun are reported."""
     columns = [c for c in reference.columns if c not in judged]
-    result = compare_table(name, reference[columns], rerun[[c for c in columns if c in rerun.columns]], keys, 1.0)
+    result = compare_table(name, reference[columns], rerun[[c for c in columns if c in rerun.columns]], keys, scale)
     result.missing += [f"column {c} missing from the rerun" for c in judged if c not in rerun.columns]
     return result
 
@@ -146,7 +145,7 @@ def _judge_mean(result: Comparison, where: str, reference: pd.Series, rerun: pd.
 
 def compare_verdicts(reference: pd.DataFrame, rerun: pd.DataFrame) -> Comparison:
     """Each claim: its text columns exactly, the rerun's statistic inside the reference's 95% interval."""
-    result = _exact_columns(VERDICTS, reference, rerun, ["claim"], ["value", "ci_low", "ci_high"])
+    result = _other_columns(VERDICTS, reference, rerun, ["claim"], ["value", "ci_low", "ci_high"])
     if "value" not in rerun.columns:
         return result
     a, b = reference.set_index("claim"), rerun.set_index("claim")
